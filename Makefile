@@ -1,0 +1,47 @@
+# Secto platform. `make run` and `make test` work on a fresh machine: they create the
+# virtualenv, install the pinned dependencies and, when no broker answers at AMQP_URI,
+# install and start a loopback RabbitMQ under var/.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
+SCALE ?=
+PYTEST_ARGS ?=
+export AMQP_URI
+
+.PHONY: run stop test deps broker broker-stop migrate bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+deps: $(VENV)/.installed
+
+broker: deps
+	$(PY) deploy/local/broker.py ensure
+
+broker-stop:
+	$(PY) deploy/local/broker.py stop
+
+# Foreground: every service and the gateway as separate processes; Ctrl-C stops them.
+run: deps
+	$(PY) -m deploy.local.run --scale '$(SCALE)'
+
+# Stops a run by the pids it recorded (and the broker it started, if any).
+stop:
+	$(PY) -m deploy.local.run --stop
+
+test: deps
+	$(PY) -m deploy.local.test $(PYTEST_ARGS)
+
+migrate: deps
+	$(PY) -m shared.migrate upgrade
+
+bench: deps
+	$(PY) -m deploy.local.test --bench
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,71 @@
+"""`make run`: broker (reused or started), secrets, migrations, then every service and the
+gateway in the foreground; Ctrl-C (or `make stop`) stops all it started."""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from shared import config
+from shared.messaging import declare_topology
+
+from deploy.local.stack import Stack, dev_secrets, parse_scale, wait_for_port
+
+BROKER = [sys.executable, str(config.ROOT / "deploy" / "local" / "broker.py")]
+
+
+def pid_file():
+    return config.var_dir() / "run.pids"
+
+
+def run(scale_text):
+    began = time.time()
+    scale = parse_scale(scale_text)
+    broker = subprocess.run(BROKER + ["ensure"], check=True, capture_output=True, text=True).stdout.strip()
+    env = dev_secrets(config.var_dir())
+    os.environ.update(env)
+    stack = Stack(env, scale)
+    stack.migrate()
+    declare_topology(config.amqp_uri())
+    stack.start()
+    pid_file().write_text(f"{os.getpid()}\n")
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        port = int(config.env("GATEWAY_PORT", "8000"))
+        wait_for_port("127.0.0.1", port, 60, stack.processes)
+        print(f"secto: up in {time.time() - began:.1f}s — http://127.0.0.1:{port}/api/v1 "
+              f"(docs /api/v1/docs); broker {broker}; {len(stack.pids)} processes; Ctrl-C stops",
+              file=sys.stderr, flush=True)
+        while not stopping and all(process.poll() is None for process in stack.processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        if broker == "started":
+            subprocess.run(BROKER + ["stop"])
+        pid_file().unlink(missing_ok=True)
+
+
+def stop():
+    if not pid_file().exists():
+        print("secto: no recorded run", file=sys.stderr)
+        return
+    for pid in map(int, pid_file().read_text().split()):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 30
+    while pid_file().exists() and time.time() < deadline:
+        time.sleep(0.3)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="")
+    parser.add_argument("--stop", action="store_true")
+    args = parser.parse_args()
+    stop() if args.stop else run(args.scale)

@@ -1,0 +1,75 @@
+"""RPC to the services with a bounded wait: a service that does not answer in time is
+a 503 naming it, never a hang."""
+import eventlet
+from nameko.exceptions import UnknownService
+from nameko.rpc import ClusterRpc
+
+from shared import config
+from shared.errors import ServiceUnavailable
+
+
+class Rpc(ClusterRpc):
+    """`self.rpc.<service>.<method>(...)` waits at most SECTO_RPC_TIMEOUT seconds;
+    `.call_async(...)` returns a Pending for parallel fan-out."""
+
+    def get_dependency(self, worker_ctx):
+        return Services(super().get_dependency(worker_ctx), config.rpc_timeout())
+
+
+class Services:
+    def __init__(self, client, timeout):
+        self._client = client
+        self._timeout = timeout
+
+    def __getattr__(self, service):
+        return _Service(self._client, service, self._timeout)
+
+
+class _Service:
+    def __init__(self, client, service, timeout):
+        self._client, self._service, self._timeout = client, service, timeout
+
+    def __getattr__(self, method):
+        return _Method(self._client[self._service][method], self._service, self._timeout)
+
+
+class _Method:
+    def __init__(self, call, service, timeout):
+        self._call, self._service, self._timeout = call, service, timeout
+
+    def __call__(self, *args, **kwargs):
+        return self.call_async(*args, **kwargs).result()
+
+    def call_async(self, *args, **kwargs):
+        try:
+            return Pending(self._call.call_async(*args, **kwargs), self._service, self._timeout)
+        except UnknownService:
+            raise unavailable(self._service) from None
+
+
+class Pending:
+    def __init__(self, rpc_call, service, timeout):
+        self._rpc_call, self.service, self._timeout = rpc_call, service, timeout
+
+    def result(self, timeout=None):
+        with eventlet.Timeout(timeout or self._timeout, False):
+            return self._rpc_call.result()
+        raise unavailable(self.service)
+
+
+def unavailable(service):
+    return ServiceUnavailable(f"The {service} service did not answer", {"service": service})
+
+
+def gather(pending: dict, essential=(), timeout=None):
+    """Results of parallel calls {name: Pending}. A non-essential call that fails with
+    ServiceUnavailable is left out and named in the returned `degraded` list."""
+    results, degraded = {}, []
+    for name, call in pending.items():
+        try:
+            results[name] = call.result(timeout)
+        except ServiceUnavailable:
+            if name in essential:
+                raise
+            degraded.append(call.service)
+    return results, sorted(set(degraded))

@@ -1,0 +1,175 @@
+"""HTTP plumbing of the gateway: the JSON entrypoint (correlation id, body limits,
+the one error -> status mapping), the `route` decorator that also feeds OpenAPI,
+and request/response helpers."""
+import functools
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+
+from eventlet.event import Event
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from shared.errors import (NotFound, PayloadTooLarge, SectoError, TooManyRequests, UnsupportedMediaType,
+                           ValidationFailed)
+from shared.logging import CORRELATION_ID, get_logger
+from shared.schemas import PageQuery, load
+
+API = "/api/v1"
+MAX_BODY = 1024 * 1024
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+log = get_logger("gateway.http")
+
+
+def json_response(payload, status=200, headers=None) -> Response:
+    return Response(json.dumps(payload, default=str), status=status, headers=headers,
+                    mimetype="application/json")
+
+
+def error_response(error: SectoError) -> Response:
+    headers = {}
+    if isinstance(error, TooManyRequests) and error.details.get("retry_after"):
+        headers["Retry-After"] = str(error.details["retry_after"])
+    return json_response({"error": error.code, "message": error.message, "details": error.details},
+                         error.status, headers)
+
+
+def internal_error_response(correlation_id) -> Response:
+    return json_response({"error": "internal_error", "message": "Internal error",
+                          "details": {"correlation_id": correlation_id}}, 500)
+
+
+class JsonWsgiApp(WsgiApp):
+    """Unknown path / wrong method answer JSON too."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            response = json_response({"error": exc.name.lower().replace(" ", "_"),
+                                      "message": exc.description, "details": {}}, exc.code)
+            if exc.code == 405:
+                response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+        return response(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        return JsonWsgiApp(self)
+
+
+class HttpEntrypoint(HttpRequestHandler):
+    server = JsonWebServer()
+
+    def __init__(self, method, url, max_body=MAX_BODY, **kwargs):
+        self.max_body = max_body
+        super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request):
+        request.shallow = False
+        incoming = request.headers.get("X-Request-ID", "")
+        correlation_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
+        try:
+            self._check_size(request)
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            event = Event()
+            self.container.spawn_worker(self, args, kwargs, context_data={CORRELATION_ID: correlation_id},
+                                        handle_result=partial(self.handle_result, event))
+            response = self.response_from_result(event.wait())
+        except SectoError as error:
+            response = error_response(error)
+        except Exception:
+            log.exception("http.unhandled", correlation_id=correlation_id, path=request.path)
+            response = internal_error_response(correlation_id)
+        response.headers["X-Request-ID"] = correlation_id
+        return response
+
+    def _check_size(self, request):
+        request.max_content_length = self.max_body
+        if request.content_length is not None and request.content_length > self.max_body:
+            raise PayloadTooLarge(f"Body larger than {self.max_body} bytes",
+                                  {"max_bytes": self.max_body})
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        status, payload = result if isinstance(result, tuple) else (200, result)
+        return json_response(payload, status)
+
+
+# --- routes and their OpenAPI description -----------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    body: object = None
+    response: object = None
+    status: int = 200
+    paginated: bool = False
+    query: object = None
+    roles: tuple | None = None
+    auth: bool = True
+    content_types: tuple = ("application/json",)
+    extra_responses: dict = field(default_factory=dict)
+
+
+ROUTES: list[Route] = []
+
+
+def route(method, path, *, summary, tag, body=None, response=None, status=200, paginated=False,
+          query=None, roles=None, auth=True, max_body=MAX_BODY, content_types=("application/json",)):
+    """Declare an HTTP endpoint. With auth (the default) the handler is called as
+    fn(self, request, principal, **path_values); roles limits who may call it at all
+    (anyone else gets 404, as for an object outside their scope)."""
+    ROUTES.append(Route(method, path, summary, tag, body, response, status, paginated, query,
+                        tuple(roles) if roles else None, auth, content_types))
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def endpoint(self, request, **path_values):
+            if not auth:
+                return fn(self, request, **path_values)
+            principal = self.auth.authenticate(request)
+            if roles and principal.role not in roles:
+                raise NotFound()
+            return fn(self, request, principal, **path_values)
+
+        return HttpEntrypoint.decorator(method, API + path, max_body=max_body)(endpoint)
+
+    return decorate
+
+
+def json_body(request) -> dict:
+    """The request body as a JSON object: 415 unless JSON, 400 if unparsable."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the body as application/json", {"content_type": request.mimetype})
+    try:
+        data = json.loads(request.get_data(cache=True) or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("Body is not valid JSON", {"_body": ["Invalid JSON."]}) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("Body must be a JSON object", {"_body": ["Expected a JSON object."]})
+    return data
+
+
+def page_args(request) -> tuple[dict, int, str | None]:
+    """Split query args into (filters, limit, cursor); limit and cursor validated here."""
+    args = request.args.to_dict()
+    paging = load(PageQuery(), {key: args.pop(key) for key in ("limit", "cursor") if key in args})
+    return args, paging["limit"], paging["cursor"]
+
+
+def created(payload):
+    return 201, payload

@@ -1,0 +1,1 @@
+"""Billing use cases: plain functions over a Session."""

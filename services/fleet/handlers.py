@@ -1,0 +1,1 @@
+"""Fleet use cases: plain functions over a Session."""

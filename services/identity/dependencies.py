@@ -1,0 +1,45 @@
+import secrets
+import sys
+
+from nameko.extensions import DependencyProvider
+
+from shared import config
+from shared.crypto import FieldCipher
+from shared.db import Database, make_engine
+from shared.logging import get_logger
+from sqlalchemy.orm import Session
+
+from services.identity import handlers
+
+__all__ = ["Database", "Cipher", "BootstrapAdmin"]
+
+
+class Cipher(DependencyProvider):
+    """FieldCipher over SECTO_DATA_KEYS (first key encrypts, all decrypt)."""
+
+    def setup(self):
+        self.cipher = FieldCipher.from_env()
+
+    def get_dependency(self, worker_ctx):
+        return self.cipher
+
+
+class BootstrapAdmin(DependencyProvider):
+    """On start, create the staff account SECTO_ADMIN_USERNAME unless it exists (SPEC §0)."""
+
+    def start(self):
+        username = config.env("SECTO_ADMIN_USERNAME", "admin")
+        password = config.env("SECTO_ADMIN_PASSWORD")
+        generated = password is None
+        if generated:
+            password = secrets.token_urlsafe(18)
+        engine = make_engine(config.database_url("identity"))
+        with Session(engine) as session:
+            created = handlers.ensure_admin(session, username, password)
+        engine.dispose()
+        if created:
+            get_logger(__name__).info("identity.admin_created", username=username)
+            if generated:
+                # shown once, on the console only, never through the log pipeline
+                print(f"\n*** staff account '{username}' created with password: {password} ***\n",
+                      file=sys.stderr, flush=True)

@@ -1,0 +1,41 @@
+from shared.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+
+
+class OrganisationNotFound(NotFound):
+    code = "organisation_not_found"
+    default_message = "Organisation not found"
+
+
+class PersonNotFound(NotFound):
+    code = "person_not_found"
+    default_message = "Person not found"
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    default_message = "Account not found"
+
+
+class DuplicateBusinessId(Conflict):
+    code = "duplicate_business_id"
+    default_message = "An organisation with this business ID exists"
+
+
+class DuplicateNationalId(Conflict):
+    code = "duplicate_national_id"
+    default_message = "A person with this national ID exists"
+
+
+class DuplicateUsername(Conflict):
+    code = "duplicate_username"
+    default_message = "Username is taken"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    default_message = "Invalid username or password"
+
+
+class AccountLocked(TooManyRequests):
+    code = "account_locked"
+    default_message = "Too many failed logins; try again later"

@@ -1,0 +1,1 @@
+"""Kyc use cases: plain functions over a Session."""

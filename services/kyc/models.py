@@ -1,0 +1,7 @@
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()

@@ -1,0 +1,3 @@
+from shared.db import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,1 @@
+"""Marketing use cases: plain functions over a Session."""

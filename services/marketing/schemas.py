@@ -1,0 +1,1 @@
+from shared.schemas import StrictSchema  # noqa: F401

@@ -1,0 +1,59 @@
+"""Settings from the environment (SPEC §0). Read at call time so tests can override."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+SERVICES = ("identity", "fleet", "driver", "billing", "kyc", "marketing")
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def env(name, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def var_dir() -> Path:
+    path = Path(env("SECTO_VAR_DIR", ROOT / "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def amqp_uri() -> str:
+    return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def database_url(service: str) -> str:
+    return env(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{var_dir() / (service + '.db')}"
+
+
+def required(name: str) -> str:
+    value = env(name)
+    if not value:
+        raise ConfigError(f"{name} is not set (make run generates dev values into var/secrets.env)")
+    return value
+
+
+def secret_key() -> str:
+    return required("SECTO_SECRET_KEY")
+
+
+def data_keys() -> list[str]:
+    """Field-encryption keys, newest first: the first encrypts, all decrypt."""
+    return [key.strip() for key in required("SECTO_DATA_KEYS").split(",") if key.strip()]
+
+
+def index_key() -> bytes:
+    """Key of the blind index (keyed hash for exact lookups); separate from the data keys."""
+    return required("SECTO_INDEX_KEY").encode()
+
+
+def rpc_timeout() -> float:
+    return float(env("SECTO_RPC_TIMEOUT", "5"))
+
+
+def token_ttl_seconds() -> int:
+    return int(env("SECTO_TOKEN_TTL", "900"))

@@ -1,0 +1,169 @@
+"""SQLAlchemy 2 plumbing: engine per service, a session per nameko worker, UTC
+timestamps, and the one keyset pagination helper."""
+import base64
+import datetime as dt
+import json
+import uuid
+import weakref
+from decimal import Decimal
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import DateTime, MetaData, String, create_engine, event, select, text, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from shared import config
+from shared.errors import ValidationFailed
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """Each service declares `class Base(DeclarativeBase): metadata = new_metadata()`."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @property
+    def python_type(self):
+        return dt.datetime
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def IdColumn():  # noqa: N802 - reads like a type in models
+    return String(36)
+
+
+def make_engine(url: str):
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Database(DependencyProvider):
+    """Injects a Session per worker; the entrypoint commits, teardown closes
+    (rolling back anything uncommitted)."""
+
+    def __init__(self, service_name: str):
+        self.service_name = service_name
+        self.sessions = weakref.WeakKeyDictionary()
+
+    def setup(self):
+        self.engine = make_engine(config.database_url(self.service_name))
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def stop(self):
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        session = self.sessionmaker()
+        self.sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx):
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()
+
+
+def ping(session: Session) -> None:
+    session.execute(text("SELECT 1"))
+
+
+# --- keyset pagination -------------------------------------------------------------
+
+def _encode_cursor(values) -> str:
+    raw = json.dumps([_plain(value) for value in values]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _plain(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _decode_cursor(cursor: str, columns):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError
+        return [_typed(value, column) for value, column in zip(values, columns)]
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ValidationFailed("Invalid cursor", {"cursor": ["Invalid cursor."]}) from None
+
+
+def _typed(value, column):
+    if value is None:
+        return None
+    python_type = column.type.python_type
+    if python_type is dt.datetime:
+        return dt.datetime.fromisoformat(value)
+    if python_type is dt.date:
+        return dt.date.fromisoformat(value)
+    return python_type(value)
+
+
+def paginate(session: Session, stmt, order_by, limit: int, cursor: str | None):
+    """Keyset page of `stmt` ordered by the columns `order_by` (the last one unique,
+    e.g. (Model.created_at, Model.id)). Returns (rows, next_cursor)."""
+    order_by = tuple(order_by)
+    if cursor:
+        stmt = stmt.where(tuple_(*order_by) > tuple_(*_decode_cursor(cursor, order_by)))
+    rows = session.scalars(stmt.order_by(*order_by).limit(limit + 1)).all()
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, _encode_cursor([getattr(last, column.key) for column in order_by])
+
+
+def page(items, next_cursor) -> dict:
+    """The list shape of SPEC §5."""
+    return {"items": items, "next_cursor": next_cursor}
+
+
+__all__ = ["Database", "paginate", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime",
+           "IdColumn", "new_metadata", "make_engine"]

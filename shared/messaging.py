@@ -1,0 +1,71 @@
+"""The messaging contract of SPEC §4: event names, who consumes what, partner exchange names.
+
+Events are nameko events: `dispatch(EVENT, payload)` on the source service's exchange
+`<service>.events`, routing key = event name. Consumers are listed in SUBSCRIPTIONS so
+every service can declare all durable handler queues at start: an event published
+before its consumer first ran is then queued, not dropped.
+"""
+from kombu import Connection, Exchange, Queue
+from nameko.standalone.events import get_event_exchange
+
+# identity
+PERSON_CREATED = "person_created"
+PERSON_UPDATED = "person_updated"
+PERSON_ERASED = "person_erased"
+ORGANISATION_CHANGED = "organisation_changed"
+ACCOUNT_CHANGED = "account_changed"
+# fleet
+VEHICLE_ASSIGNED = "vehicle_assigned"
+VEHICLE_CHANGED = "vehicle_changed"
+CONTRACT_CHANGED = "contract_changed"
+# driver
+FUELING_RECORDED = "fueling_recorded"
+TRIP_LOGGED = "trip_logged"
+# marketing
+CONSENT_CHANGED = "consent_changed"
+
+# (source service, event, consuming service, handler method) — one durable queue each,
+# shared by every process of the consuming service (SERVICE_POOL: once per service).
+SUBSCRIPTIONS = [
+    ("identity", PERSON_CREATED, "driver", "on_person_created"),
+]
+
+# Partner fueling (SPEC §4)
+PARTNER_FUELING_EXCHANGE = "partner.fueling"
+PARTNER_FUELING_QUEUE = "driver.partner_fueling"
+PARTNER_FUELING_BINDING = "fueling.#"
+PARTNER_FUELING_DEAD_QUEUE = "partner.fueling.dead"
+REJECT_REASON_HEADER = "x-reject-reason"
+
+
+def handler_queue_name(source: str, event: str, service: str, method: str) -> str:
+    """nameko's name for a SERVICE_POOL handler queue."""
+    return f"evt-{source}-{event}--{service}.{method}"
+
+
+def dead_letter_queue_name(service: str) -> str:
+    """Where a service parks event messages its handler failed on."""
+    return f"{service}.dead"
+
+
+def subscription_queues():
+    for source, event, service, method in SUBSCRIPTIONS:
+        yield Queue(handler_queue_name(source, event, service, method), exchange=get_event_exchange(source),
+                    routing_key=event, durable=True, auto_delete=False)
+
+
+def partner_exchange() -> Exchange:
+    return Exchange(PARTNER_FUELING_EXCHANGE, type="topic", durable=True)
+
+
+def declare_topology(amqp_uri: str) -> None:
+    """Declare every event handler queue and the partner exchange/queues (idempotent)."""
+    with Connection(amqp_uri) as connection:
+        channel = connection.default_channel
+        for queue in subscription_queues():
+            queue(channel).declare()
+        partner = partner_exchange()
+        partner(channel).declare()
+        Queue(PARTNER_FUELING_QUEUE, exchange=partner, routing_key=PARTNER_FUELING_BINDING,
+              durable=True)(channel).declare()
+        Queue(PARTNER_FUELING_DEAD_QUEUE, durable=True)(channel).declare()

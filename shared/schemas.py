@@ -1,0 +1,108 @@
+"""Marshmallow building blocks shared by every service: the base schema, the one
+`load` that turns validation failures into ValidationFailed, and typed fields over
+shared.validators."""
+from decimal import Decimal
+
+from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import ValidationError as MarshmallowError
+
+from shared import validators
+from shared.errors import ValidationFailed
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def load(schema: Schema, data, partial=False):
+    """Validate `data`; on failure raise ValidationFailed with field -> [messages]."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("Body must be a JSON object", {"_schema": ["Expected a JSON object."]})
+    try:
+        return schema.load(data, partial=partial)
+    except MarshmallowError as err:
+        raise ValidationFailed("Invalid input", _as_field_messages(err.messages)) from None
+
+
+def _as_field_messages(messages):
+    if isinstance(messages, list):
+        return {"_schema": messages}
+    return messages
+
+
+class _Normalised(fields.String):
+    """A string field normalised by one of shared.validators."""
+    normalise = staticmethod(lambda value: value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return self.normalise(text)
+        except ValueError as err:
+            raise MarshmallowError(str(err)) from None
+
+
+class NationalId(_Normalised):
+    normalise = staticmethod(validators.national_id)
+
+
+class BusinessId(_Normalised):
+    normalise = staticmethod(validators.business_id)
+
+
+class Phone(_Normalised):
+    normalise = staticmethod(validators.phone)
+
+
+class RegistrationNumber(_Normalised):
+    normalise = staticmethod(validators.registration_number)
+
+
+class Vin(_Normalised):
+    normalise = staticmethod(validators.vin)
+
+
+class PostalCode(_Normalised):
+    normalise = staticmethod(validators.postal_code)
+
+
+class Iban(_Normalised):
+    normalise = staticmethod(validators.iban)
+
+
+class Ovt(_Normalised):
+    normalise = staticmethod(validators.ovt)
+
+
+class Money(fields.Decimal):
+    """Exact decimal in, decimal string out ("523.40")."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("places", 2)
+        kwargs.setdefault("as_string", True)
+        kwargs.setdefault("validate", validate.Range(min=Decimal("0")))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float):
+            # floats are not exact; accept them via their shortest repr
+            value = repr(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Id(fields.UUID):
+    """UUIDs travel as strings."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return str(super()._deserialize(value, attr, data, **kwargs))
+
+
+class PageQuery(StrictSchema):
+    limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    cursor = fields.String(load_default=None)

@@ -1,0 +1,86 @@
+"""Field validators built on python-stdnum / phonenumbers. Each returns the normalised
+value or raises ValueError with a message fit for an API client (never echoing a national id)."""
+import re
+
+import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.fi import hetu as stdnum_hetu
+from stdnum.fi import ytunnus as stdnum_ytunnus
+
+PLATE_RE = re.compile(r"^([A-ZÅÄÖ]{1,3})([0-9]{1,3})$")
+VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+POSTAL_CODE_RE = re.compile(r"^[0-9]{5}$")
+OVT_RE = re.compile(r"^0037([0-9]{8})([0-9A-Z]{0,5})$")
+
+
+def national_id(value: str) -> str:
+    """Finnish henkilötunnus incl. the 2023 century signs (A-F, U-Y); checksum verified."""
+    try:
+        return stdnum_hetu.validate(str(value).strip().upper())
+    except StdnumError:
+        raise ValueError("Not a valid Finnish personal identity code.") from None
+
+
+def mask_national_id(value: str) -> str:
+    """'131052-308T' -> '131052-****': birth date and century sign only."""
+    return value[:7] + "****" if value else value
+
+
+def business_id(value: str) -> str:
+    """Y-tunnus, e.g. '0737546-2'; checksum verified."""
+    try:
+        return stdnum_ytunnus.format(stdnum_ytunnus.validate(str(value).strip()))
+    except StdnumError:
+        raise ValueError("Not a valid Finnish business ID (Y-tunnus).") from None
+
+
+def phone(value: str, region: str = "FI") -> str:
+    """Any reasonable notation -> E.164 ('+358401234567')."""
+    try:
+        parsed = phonenumbers.parse(str(value), region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("Not a valid phone number.") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("Not a valid phone number.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def registration_number(value: str) -> str:
+    """Finnish plate normalised to 'ABC-123'."""
+    match = PLATE_RE.match(re.sub(r"[\s-]", "", str(value).upper()))
+    if not match:
+        raise ValueError("Not a valid Finnish registration number (e.g. ABC-123).")
+    return f"{match.group(1)}-{match.group(2)}"
+
+
+def vin(value: str) -> str:
+    """17 characters, letters I, O and Q excluded (ISO 3779); no check digit (EU VINs lack it)."""
+    compact = re.sub(r"\s", "", str(value).upper())
+    if not VIN_RE.match(compact):
+        raise ValueError("VIN must be 17 characters: digits and letters except I, O and Q.")
+    return compact
+
+
+def postal_code(value: str) -> str:
+    compact = str(value).strip()
+    if not POSTAL_CODE_RE.match(compact):
+        raise ValueError("Postal code must be 5 digits.")
+    return compact
+
+
+def iban(value: str) -> str:
+    try:
+        return stdnum_iban.compact(stdnum_iban.validate(str(value)))
+    except StdnumError:
+        raise ValueError("Not a valid IBAN.") from None
+
+
+def ovt(value: str) -> str:
+    """Finnish e-invoice address: '0037' + Y-tunnus digits (checksum verified) + optional suffix."""
+    compact = re.sub(r"[\s-]", "", str(value).upper())
+    match = OVT_RE.match(compact)
+    if not match:
+        raise ValueError("OVT must be 0037, the 8 digits of a Y-tunnus and an optional suffix.")
+    business_id(match.group(1))
+    return compact
