@@ -28,6 +28,11 @@ CONSENT_CHANGED = "consent_changed"
 # shared by every process of the consuming service (SERVICE_POOL: once per service).
 SUBSCRIPTIONS = [
     ("identity", PERSON_CREATED, "driver", "on_person_created"),
+    ("identity", PERSON_UPDATED, "driver", "on_person_updated"),
+    ("identity", PERSON_ERASED, "driver", "on_person_erased"),
+    ("fleet", VEHICLE_ASSIGNED, "driver", "on_vehicle_assigned"),
+    ("fleet", CONTRACT_CHANGED, "driver", "on_contract_changed"),
+    ("marketing", CONSENT_CHANGED, "driver", "on_consent_changed"),
 ]
 
 # Partner fueling (SPEC §4)

@@ -1,3 +1,156 @@
-from shared.db import Database
+"""The partner fueling consumer: a batching pika consumer running inside the driver process.
 
-__all__ = ["Database"]
+Per batch (up to `batch_size` messages, or whatever arrived within `max_wait` seconds):
+validate every message, insert the valid ones in one statement (ON CONFLICT (event_id)
+DO NOTHING) and commit; then, in one AMQP transaction on the consuming channel, publish
+`driver.fueling_recorded` for every matched fueling of the batch, park the malformed
+messages in `partner.fueling.dead` (original body, header x-reject-reason) and ack the
+whole batch with one multiple-ack. A crash anywhere before that transaction commits
+means redelivery, which the unique event_id makes harmless (at-least-once events,
+exactly-once rows). Several driver processes share the queue.
+"""
+import json
+
+import eventlet
+import pika
+from nameko import config as nameko_config
+from nameko.extensions import DependencyProvider
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import sessionmaker
+
+from shared import config
+from shared.db import Database, make_engine, new_id, utcnow
+from shared.errors import ValidationFailed
+from shared.logging import get_logger
+from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_QUEUE,
+                              REJECT_REASON_HEADER)
+from shared.schemas import load
+
+from services.driver import schemas
+from services.driver.handlers import resolve
+from services.driver.models import Fueling
+
+log = get_logger(__name__)
+EVENTS_EXCHANGE = "driver.events"  # nameko's exchange for events of the driver service
+
+__all__ = ["Database", "PartnerFuelingConsumer", "parse_partner_message"]
+
+
+def parse_partner_message(body: bytes) -> dict:
+    """The validated fueling, or ValidationFailed with a reason fit for x-reject-reason."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("invalid_json", {"_body": [f"Not valid JSON: {exc}"[:200]]}) from None
+    return load(schemas.PartnerFueling(), data)
+
+
+def reject_reason(error: ValidationFailed) -> str:
+    return f"{error.message}: {json.dumps(error.details, ensure_ascii=False, default=str)}"[:1000]
+
+
+class PartnerFuelingConsumer(DependencyProvider):
+    def __init__(self, batch_size=None, max_wait=0.05):
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.running = False
+        self.thread = None
+
+    def setup(self):
+        self.batch_size = self.batch_size or int(config.env("DRIVER_PARTNER_BATCH", "500"))
+        self.uri = nameko_config.get("AMQP_URI", config.amqp_uri())
+        self.engine = make_engine(config.database_url(self.container.service_name))
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(Fueling)
+
+    def start(self):
+        self.running = True
+        self.thread = self.container.spawn_managed_thread(self._run, identifier="partner_fueling_consumer")
+
+    def stop(self):
+        self.running = False
+        if self.thread is not None:
+            with eventlet.Timeout(5, False):
+                self.thread.wait()
+        self.engine.dispose()
+
+    def kill(self):
+        self.running = False
+
+    def _run(self):
+        backoff = 0.5
+        while self.running:
+            try:
+                self._consume()
+                backoff = 0.5
+            except Exception as exc:  # broker gone, DB busy...: unacked messages are redelivered
+                if not self.running:
+                    return
+                log.warning("partner_fueling.consumer_restart", error=type(exc).__name__, detail=str(exc)[:200])
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 5)
+
+    def _consume(self):
+        params = pika.URLParameters(self.uri)
+        params.heartbeat = 30
+        params.blocked_connection_timeout = 30
+        connection = pika.BlockingConnection(params)
+        try:
+            channel = connection.channel()
+            channel.exchange_declare(EVENTS_EXCHANGE, exchange_type="topic", durable=True)
+            channel.basic_qos(prefetch_count=self.batch_size)
+            channel.tx_select()
+            log.info("partner_fueling.consuming", queue=PARTNER_FUELING_QUEUE, batch=self.batch_size)
+            batch = []
+            for method, properties, body in channel.consume(PARTNER_FUELING_QUEUE, inactivity_timeout=self.max_wait):
+                if not self.running:
+                    break
+                if method is not None:
+                    batch.append((method.delivery_tag, properties, body))
+                    if len(batch) < self.batch_size:
+                        continue
+                if batch:
+                    self.process(channel, batch)
+                    batch = []
+        finally:
+            if connection.is_open:
+                connection.close()  # anything unacked goes back to the queue
+
+    def process(self, channel, batch):
+        rows, dead = {}, []
+        for _, properties, body in batch:
+            try:
+                data = parse_partner_message(body)
+            except ValidationFailed as error:
+                dead.append((properties, body, reject_reason(error)))
+                continue
+            rows.setdefault(data["event_id"], data)
+        fuelings = self.store(list(rows.values())) if rows else []
+        for fueling in fuelings:
+            channel.basic_publish(EVENTS_EXCHANGE, FUELING_RECORDED,
+                                  json.dumps(schemas.FuelingRecordedEvent().dump(fueling)),
+                                  pika.BasicProperties(content_type="application/json", delivery_mode=2))
+        for properties, body, reason in dead:
+            channel.basic_publish("", PARTNER_FUELING_DEAD_QUEUE, body, pika.BasicProperties(
+                content_type=properties.content_type, delivery_mode=2,
+                headers={**(properties.headers or {}), REJECT_REASON_HEADER: reason}))
+        channel.basic_ack(batch[-1][0], multiple=True)
+        channel.tx_commit()
+        if dead:
+            log.warning("partner_fueling.dead_lettered", count=len(dead))
+
+    def store(self, items) -> list[Fueling]:
+        """Insert the batch (duplicates ignored), commit; return the batch's matched fuelings."""
+        now = utcnow()
+        with self.sessionmaker() as session:
+            persons, vehicles = resolve(session, [i["phone"] for i in items], [i["registration_number"] for i in items])
+            values = []
+            for item in items:
+                person_id, vehicle_id = persons.get(item["phone"]), vehicles.get(item["registration_number"])
+                values.append({**item, "id": new_id(), "received_at": now, "person_id": person_id,
+                               "vehicle_id": vehicle_id, "matched_at": now if person_id and vehicle_id else None})
+            session.execute(self.insert.on_conflict_do_nothing(index_elements=["event_id"]), values)
+            session.commit()
+            return session.scalars(select(Fueling).where(Fueling.event_id.in_(list({i["event_id"] for i in items})),
+                                                         Fueling.matched_at.is_not(None))).all()

@@ -1,16 +1,74 @@
-"""Driver use cases: plain functions over a Session."""
-from services.driver.exceptions import ProfileNotFound
-from services.driver.models import DriverProfile
+"""Driver use cases: plain functions over a Session. Each commits what it changes."""
+import csv
+import datetime as dt
+import io
+
+from sqlalchemy import delete, func, or_, select
+
+from shared.db import paginate, utcnow
+
+from services.driver.exceptions import (ConsentRequired, NoVehicle, OdometerGap, ProfileNotFound,
+                                        WashNotIncluded)
+from services.driver.models import (DriverProfile, Fueling, LocationConsent, LocationPing, Trip, Vehicle,
+                                    WashBooking)
+
+CELEBRATION_WASH = "celebration_wash"
+LOCATION_TRACKING = "location_tracking"
+TRIP_TYPE_FI = {"work": "työajo", "private": "yksityisajo"}
 
 
-def upsert_profile_from_person(session, person) -> DriverProfile:
-    """Idempotent: replaying the same event leaves the same row."""
+# --- read models -------------------------------------------------------------------
+
+def upsert_profile_from_person(session, person) -> list[Fueling]:
+    """Idempotent; returns fuelings this person's phone newly matched."""
     profile = session.get(DriverProfile, person["id"]) or DriverProfile(person_id=person["id"])
-    for field in ("first_name", "last_name", "email", "phone"):
-        setattr(profile, field, person[field])
+    if profile.erased_at is None:
+        for field in ("first_name", "last_name", "email", "phone"):
+            setattr(profile, field, person[field])
     session.add(profile)
+    session.flush()
+    matched = match_pending(session, phones=[profile.phone] if profile.phone else [])
     session.commit()
-    return profile
+    return matched
+
+
+def _vehicle(session, vehicle_id) -> Vehicle:
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None:
+        vehicle = Vehicle(vehicle_id=vehicle_id, add_on_services=[])
+        session.add(vehicle)
+    return vehicle
+
+
+def apply_vehicle_assigned(session, data) -> list[Fueling]:
+    vehicle = _vehicle(session, data["vehicle_id"])
+    for field in ("registration_number", "driver_person_id", "user_organisation_id", "make", "model"):
+        setattr(vehicle, field, data[field])
+    session.flush()
+    matched = match_pending(session, plates=[vehicle.registration_number] if vehicle.registration_number else [])
+    session.commit()
+    return matched
+
+
+def apply_contract_changed(session, data) -> list[Fueling]:
+    vehicle = _vehicle(session, data["vehicle_id"])
+    if data["registration_number"]:
+        vehicle.registration_number = data["registration_number"]
+    if data["driver_person_id"]:
+        vehicle.driver_person_id = data["driver_person_id"]
+    vehicle.contract_id = data["contract_id"]
+    vehicle.contract_status = data["status"]
+    vehicle.contract_type = data["contract_type"]
+    vehicle.contract_starts_on = data["starts_on"]
+    vehicle.contract_ends_on = data["ends_on"]
+    vehicle.contract_length_months = data["length_months"]
+    vehicle.add_on_services = list(data["add_on_services"] or [])
+    vehicle.included_km = data["included_km"]
+    vehicle.start_km = data["start_km"]
+    session.flush()
+    matched = match_pending(session, plates=[vehicle.registration_number] if vehicle.registration_number else [])
+    session.commit()
+    return matched
 
 
 def get_profile(session, person_id) -> DriverProfile:
@@ -18,3 +76,282 @@ def get_profile(session, person_id) -> DriverProfile:
     if profile is None:
         raise ProfileNotFound()
     return profile
+
+
+def driver_vehicle(session, person_id) -> Vehicle | None:
+    return session.scalars(select(Vehicle).where(Vehicle.driver_person_id == person_id)
+                           .order_by(Vehicle.updated_at.desc()).limit(1)).first()
+
+
+def _require_vehicle(session, person_id) -> Vehicle:
+    vehicle = driver_vehicle(session, person_id)
+    if vehicle is None:
+        raise NoVehicle()
+    return vehicle
+
+
+def me(session, person_id) -> dict:
+    profile = get_profile(session, person_id)
+    vehicle = driver_vehicle(session, person_id)
+    data = {field: getattr(profile, field) for field in ("person_id", "first_name", "last_name", "email", "phone")}
+    for field in ("vehicle_id", "registration_number", "contract_starts_on", "contract_ends_on",
+                  "contract_length_months", "included_km", "start_km"):
+        data[field] = getattr(vehicle, field) if vehicle else None
+    data["add_on_services"] = list(vehicle.add_on_services or []) if vehicle else []
+    return data
+
+
+# --- driving log -------------------------------------------------------------------
+
+def log_trip(session, person_id, account_id, data) -> Trip:
+    vehicle = _require_vehicle(session, person_id)
+    previous_end = session.scalar(select(func.max(Trip.odometer_end)).where(Trip.vehicle_id == vehicle.vehicle_id))
+    if previous_end is not None:
+        if data["odometer_start"] < previous_end:
+            raise OdometerGap("odometer_start is before the previous entry's end",
+                              {"previous_odometer_end": previous_end})
+        if data["odometer_start"] > previous_end and not data.get("gap_explanation"):
+            raise OdometerGap("odometer_start does not continue from the previous entry; explain the gap",
+                              {"previous_odometer_end": previous_end})
+    trip = Trip(vehicle_id=vehicle.vehicle_id, person_id=person_id, added_by=account_id,
+                km=data["odometer_end"] - data["odometer_start"], **data)
+    session.add(trip)
+    session.commit()
+    return trip
+
+
+def _trips_stmt(person_id=None, vehicle_id=None, year=None):
+    stmt = select(Trip)
+    if person_id is not None:
+        stmt = stmt.where(Trip.person_id == person_id)
+    if vehicle_id is not None:
+        stmt = stmt.where(Trip.vehicle_id == vehicle_id)
+    if year is not None:
+        stmt = stmt.where(Trip.date >= dt.date(year, 1, 1), Trip.date <= dt.date(year, 12, 31))
+    return stmt
+
+
+def list_trips(session, filters, limit, cursor, person_id=None, vehicle_id=None):
+    stmt = _trips_stmt(person_id, vehicle_id, filters.get("year"))
+    return paginate(session, stmt, (Trip.date, Trip.odometer_start, Trip.id), limit, cursor)
+
+
+def trip_summary(session, person_id, year) -> dict:
+    trips = session.scalars(_trips_stmt(person_id=person_id, year=year)).all()
+    work = sum(t.km for t in trips if t.trip_type == "work")
+    private = sum(t.km for t in trips if t.trip_type == "private")
+    return {"year": year, "trips": len(trips), "work_km": work, "private_km": private, "total_km": work + private}
+
+
+def _cell(value):
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formula injection in spreadsheets
+
+
+def trips_csv(session, person_id, year) -> str:
+    """The driving log in the form the Finnish tax administration asks for (ajopäiväkirja)."""
+    profile = get_profile(session, person_id)
+    trips = session.scalars(_trips_stmt(person_id=person_id, year=year)
+                            .order_by(Trip.date, Trip.odometer_start)).all()
+    plates = dict(session.execute(select(Vehicle.vehicle_id, Vehicle.registration_number)
+                                  .where(Vehicle.vehicle_id.in_({t.vehicle_id for t in trips}))).all())
+    driver = " ".join(filter(None, (profile.first_name, profile.last_name)))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["Päivämäärä", "Rekisteritunnus", "Kuljettaja", "Matkamittari alussa", "Matkamittari lopussa",
+                     "Kilometrit", "Ajon laji", "Lähtöpaikka", "Määränpää", "Ajon tarkoitus", "Selvitys välistä"])
+    for trip in trips:
+        writer.writerow([_cell(v) for v in (trip.date.isoformat(), plates.get(trip.vehicle_id), driver,
+                                            trip.odometer_start, trip.odometer_end, trip.km,
+                                            TRIP_TYPE_FI[trip.trip_type], trip.start_point, trip.end_point,
+                                            trip.purpose, trip.gap_explanation)])
+    summary = trip_summary(session, person_id, year)
+    writer.writerow([])
+    writer.writerow(["Vuosi", year])
+    writer.writerow(["Työajo km", summary["work_km"]])
+    writer.writerow(["Yksityisajo km", summary["private_km"]])
+    writer.writerow(["Yhteensä km", summary["total_km"]])
+    return out.getvalue()
+
+
+# --- tire storage and washes -------------------------------------------------------
+
+def set_tire_storage(session, vehicle_id, location) -> Vehicle:
+    vehicle = _vehicle(session, vehicle_id)
+    vehicle.tire_storage = location
+    vehicle.tire_storage_updated_at = utcnow()
+    session.commit()
+    return vehicle
+
+
+def my_tire_storage(session, person_id) -> Vehicle:
+    return _require_vehicle(session, person_id)
+
+
+def book_wash(session, person_id, data) -> WashBooking:
+    vehicle = _require_vehicle(session, person_id)
+    if CELEBRATION_WASH not in (vehicle.add_on_services or []):
+        raise WashNotIncluded()
+    phone = data.get("phone") or get_profile(session, person_id).phone
+    booking = WashBooking(person_id=person_id, vehicle_id=vehicle.vehicle_id,
+                          registration_number=vehicle.registration_number, phone=phone,
+                          wash_at=data["wash_at"], wash=data["wash"], place=data["place"])
+    session.add(booking)
+    session.commit()
+    return booking
+
+
+def list_washes(session, person_id, limit, cursor):
+    stmt = select(WashBooking).where(WashBooking.person_id == person_id)
+    return paginate(session, stmt, (WashBooking.created_at, WashBooking.id), limit, cursor)
+
+
+# --- location ----------------------------------------------------------------------
+
+def apply_consent(session, data) -> int:
+    """Keeps the latest location_tracking consent; purges the pings unless granted.
+    Returns how many pings were purged."""
+    if data["purpose"] != LOCATION_TRACKING:
+        return 0
+    consent = session.get(LocationConsent, data["person_id"])
+    if consent is None:
+        consent = LocationConsent(person_id=data["person_id"], status=data["status"], at=data["at"])
+        session.add(consent)
+    elif data["at"] >= consent.at:
+        consent.status, consent.at = data["status"], data["at"]
+    purged = 0
+    if consent.status != "granted":
+        purged = session.execute(delete(LocationPing).where(LocationPing.person_id == data["person_id"])).rowcount
+    session.commit()
+    return purged
+
+
+def add_ping(session, person_id, data) -> LocationPing:
+    consent = session.get(LocationConsent, person_id)
+    if consent is None or consent.status != "granted":
+        raise ConsentRequired()
+    ping = LocationPing(person_id=person_id, **data)
+    session.add(ping)
+    session.commit()
+    return ping
+
+
+def list_pings(session, person_id, limit, cursor):
+    stmt = select(LocationPing).where(LocationPing.person_id == person_id)
+    return paginate(session, stmt, (LocationPing.at, LocationPing.id), limit, cursor)
+
+
+# --- fuelings ----------------------------------------------------------------------
+
+def resolve(session, phones, plates):
+    """(phone -> person_id, plate -> vehicle_id) for the given values."""
+    persons = dict(session.execute(select(DriverProfile.phone, DriverProfile.person_id).where(
+        DriverProfile.phone.in_(set(phones)), DriverProfile.erased_at.is_(None))).all()) if phones else {}
+    vehicles = dict(session.execute(select(Vehicle.registration_number, Vehicle.vehicle_id).where(
+        Vehicle.registration_number.in_(set(plates)))).all()) if plates else {}
+    return persons, vehicles
+
+
+def match_pending(session, phones=(), plates=()) -> list[Fueling]:
+    """Match unmatched fuelings whose phone or plate just became known (no commit)."""
+    phones, plates = [p for p in phones if p], [p for p in plates if p]
+    if not phones and not plates:
+        return []
+    conditions = []
+    if phones:
+        conditions.append(Fueling.phone.in_(phones))
+    if plates:
+        conditions.append(Fueling.registration_number.in_(plates))
+    pending = session.scalars(select(Fueling).where(Fueling.matched_at.is_(None), or_(*conditions))).all()
+    if not pending:
+        return []
+    persons, vehicles = resolve(session, [f.phone for f in pending], [f.registration_number for f in pending])
+    matched = []
+    for fueling in pending:
+        fueling.person_id = fueling.person_id or persons.get(fueling.phone)
+        fueling.vehicle_id = fueling.vehicle_id or vehicles.get(fueling.registration_number)
+        if fueling.person_id and fueling.vehicle_id:
+            fueling.matched_at = utcnow()
+            matched.append(fueling)
+    return matched
+
+
+def list_fuelings(session, limit, cursor, person_id=None, vehicle_id=None):
+    stmt = select(Fueling)
+    if person_id is not None:
+        stmt = stmt.where(Fueling.person_id == person_id)
+    if vehicle_id is not None:
+        stmt = stmt.where(Fueling.vehicle_id == vehicle_id)
+    return paginate(session, stmt, (Fueling.fueled_at, Fueling.id), limit, cursor)
+
+
+def vehicle_summary(session, vehicle_id) -> dict:
+    latest = session.scalars(select(Fueling).where(Fueling.vehicle_id == vehicle_id)
+                             .order_by(Fueling.fueled_at.desc(), Fueling.id.desc()).limit(5)).all()
+    rows = session.execute(select(Trip.trip_type, func.count(), func.coalesce(func.sum(Trip.km), 0),
+                                  func.max(Trip.date)).where(Trip.vehicle_id == vehicle_id)
+                           .group_by(Trip.trip_type)).all()
+    kms = {trip_type: km for trip_type, _, km, _ in rows}
+    dates = [last for *_, last in rows if last]
+    trips = {"count": sum(count for _, count, _, _ in rows), "work_km": kms.get("work", 0),
+             "private_km": kms.get("private", 0), "last_date": max(dates) if dates else None}
+    return {"latest_fuelings": latest, "trips": trips}
+
+
+# --- personal-data lifecycle -------------------------------------------------------
+
+def export_person(session, person_id) -> dict:
+    profile = session.get(DriverProfile, person_id)
+    trips = session.scalars(_trips_stmt(person_id=person_id).order_by(Trip.date, Trip.odometer_start)).all()
+    washes = session.scalars(select(WashBooking).where(WashBooking.person_id == person_id)).all()
+    pings = session.scalars(select(LocationPing).where(LocationPing.person_id == person_id)
+                            .order_by(LocationPing.at)).all()
+    fuelings = session.scalars(select(Fueling).where(Fueling.person_id == person_id)
+                               .order_by(Fueling.fueled_at)).all()
+    consent = session.get(LocationConsent, person_id)
+    return {
+        "profile": {"role": "controller", "data": me(session, person_id) if profile else None},
+        "driving_log": {"role": "controller", "items": trips},
+        "wash_bookings": {"role": "controller", "items": washes},
+        "location": {"role": "controller", "consent": consent.status if consent else None, "items": pings},
+        "fuelings": {"role": "processor", "items": fuelings},
+    }
+
+
+def erase_person(session, person_id) -> dict:
+    """Anonymise what may go; keep (and say so) the driving log and vehicle fuelings,
+    which the customer company needs as tax and fleet records."""
+    profile = session.get(DriverProfile, person_id)
+    if profile is not None and profile.erased_at is None:
+        profile.first_name = profile.last_name = profile.email = profile.phone = None
+        profile.erased_at = utcnow()
+    session.execute(delete(LocationPing).where(LocationPing.person_id == person_id))
+    session.execute(delete(LocationConsent).where(LocationConsent.person_id == person_id))
+    for booking in session.scalars(select(WashBooking).where(WashBooking.person_id == person_id)):
+        booking.phone = None
+        booking.person_id = None
+    fuelings = session.scalars(select(Fueling).where(Fueling.person_id == person_id)).all()
+    for fueling in fuelings:
+        fueling.phone = None
+    trips = session.scalars(_trips_stmt(person_id=person_id)).all()
+    organisations = dict(session.execute(select(Vehicle.vehicle_id, Vehicle.user_organisation_id).where(
+        Vehicle.vehicle_id.in_({t.vehicle_id for t in trips} | {f.vehicle_id for f in fuelings}))).all())
+    session.commit()
+    retained = []
+    for vehicle_id, organisation_id in sorted(organisations.items(), key=lambda kv: kv[0]):
+        vehicle_trips = [t for t in trips if t.vehicle_id == vehicle_id]
+        if vehicle_trips:
+            last_year = max(t.date.year for t in vehicle_trips)
+            retained.append({"data": f"driving log of vehicle {vehicle_id} ({len(vehicle_trips)} entries)",
+                             "legal_basis": "Tax documentation of the car benefit (Verotusmenettelylaki 1558/1995, "
+                                            "6 years from the end of the tax year); erased on the customer "
+                                            "company's instruction",
+                             "until": dt.date(last_year + 6, 12, 31).isoformat(), "held_for": organisation_id})
+        if any(f.vehicle_id == vehicle_id for f in fuelings):
+            retained.append({"data": f"fuelings of vehicle {vehicle_id} (phone removed)",
+                             "legal_basis": "Processor: fleet usage data processed on behalf of the customer "
+                                            "company (SPEC §3); erased on its instruction",
+                             "until": None, "held_for": organisation_id})
+    return {"anonymised": ["driver profile (name, phone, email)", "location pings and consent state",
+                           "wash bookings (phone, link to the person)", "fuelings (phone)"],
+            "retained": retained}

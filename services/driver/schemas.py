@@ -1,14 +1,15 @@
-from marshmallow import EXCLUDE, fields
+from marshmallow import EXCLUDE, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import Id, StrictSchema
+from shared.schemas import Id, Money, Phone, RegistrationNumber, StrictSchema
 
 
-class PersonEvent(StrictSchema):
-    """identity.person_created / person_updated as this service reads it."""
-
+class _Event(StrictSchema):
     class Meta:
         unknown = EXCLUDE  # producers may add fields; consumers take what they need
 
+
+class PersonEvent(_Event):
+    """identity.person_created / person_updated as this service reads it."""
     id = Id(required=True)
     first_name = fields.String(required=True)
     last_name = fields.String(required=True)
@@ -16,9 +17,207 @@ class PersonEvent(StrictSchema):
     phone = fields.String(allow_none=True, load_default=None)
 
 
-class DriverProfile(StrictSchema):
+class PersonErasedEvent(_Event):
     person_id = Id(required=True)
-    first_name = fields.String(required=True)
-    last_name = fields.String(required=True)
+
+
+class VehicleAssignedEvent(_Event):
+    vehicle_id = Id(required=True)
+    registration_number = fields.String(allow_none=True, load_default=None)
+    driver_person_id = Id(allow_none=True, load_default=None)
+    user_organisation_id = Id(allow_none=True, load_default=None)
+    make = fields.String(allow_none=True, load_default=None)
+    model = fields.String(allow_none=True, load_default=None)
+
+
+class ContractChangedEvent(_Event):
+    contract_id = Id(required=True)
+    vehicle_id = Id(required=True)
+    registration_number = fields.String(allow_none=True, load_default=None)
+    driver_person_id = Id(allow_none=True, load_default=None)
+    status = fields.String(allow_none=True, load_default=None)
+    contract_type = fields.String(allow_none=True, load_default=None)
+    starts_on = fields.Date(allow_none=True, load_default=None)
+    ends_on = fields.Date(allow_none=True, load_default=None)
+    length_months = fields.Integer(allow_none=True, load_default=None)
+    add_on_services = fields.List(fields.String(), allow_none=True, load_default=list)
+    included_km = fields.Integer(allow_none=True, load_default=None)
+    start_km = fields.Integer(allow_none=True, load_default=None)
+
+
+class ConsentChangedEvent(_Event):
+    person_id = Id(required=True)
+    purpose = fields.String(required=True)
+    status = fields.String(required=True)
+    at = fields.AwareDateTime(required=True, default_timezone=None)
+
+
+class Me(StrictSchema):
+    """The driver's home data: profile plus the vehicle and contract they drive."""
+    person_id = fields.String()
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
+    vehicle_id = fields.String(allow_none=True)
+    registration_number = fields.String(allow_none=True)
+    contract_starts_on = fields.Date(allow_none=True)
+    contract_ends_on = fields.Date(allow_none=True)
+    contract_length_months = fields.Integer(allow_none=True)
+    add_on_services = fields.List(fields.String())
+    included_km = fields.Integer(allow_none=True)
+    start_km = fields.Integer(allow_none=True)
+
+
+DriverProfile = Me
+
+TRIP_TYPES = ("work", "private")
+
+
+class TripCreate(StrictSchema):
+    date = fields.Date(required=True)
+    odometer_start = fields.Integer(required=True, validate=validate.Range(min=0, max=9_999_999))
+    odometer_end = fields.Integer(required=True, validate=validate.Range(min=0, max=9_999_999))
+    trip_type = fields.String(required=True, validate=validate.OneOf(TRIP_TYPES))
+    start_point = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    end_point = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    purpose = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    gap_explanation = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        if data["odometer_end"] < data["odometer_start"]:
+            raise ValidationError("Must be at least odometer_start.", "odometer_end")
+        if data["trip_type"] == "work" and not (data.get("purpose") or "").strip():
+            raise ValidationError("Required for a work trip.", "purpose")
+
+
+class Trip(StrictSchema):
+    id = fields.String()
+    vehicle_id = fields.String()
+    person_id = fields.String(allow_none=True)
+    date = fields.Date()
+    odometer_start = fields.Integer()
+    odometer_end = fields.Integer()
+    km = fields.Integer()
+    trip_type = fields.String()
+    start_point = fields.String()
+    end_point = fields.String()
+    purpose = fields.String(allow_none=True)
+    gap_explanation = fields.String(allow_none=True)
+    added_by = fields.String(allow_none=True)
+    added_at = fields.DateTime()
+
+
+class TripFilter(StrictSchema):
+    year = fields.Integer(validate=validate.Range(min=1990, max=2100))
+
+
+class TripLoggedEvent(StrictSchema):
+    trip_id = fields.String(attribute="id")
+    vehicle_id = fields.String()
+    person_id = fields.String(allow_none=True)
+    date = fields.Date()
+    odometer_end = fields.Integer()
+
+
+class YearQuery(StrictSchema):
+    year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
+
+
+class TripSummary(StrictSchema):
+    year = fields.Integer()
+    trips = fields.Integer()
+    work_km = fields.Integer()
+    private_km = fields.Integer()
+    total_km = fields.Integer()
+
+
+class TireStorageUpdate(StrictSchema):
+    location = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TireStorage(StrictSchema):
+    vehicle_id = fields.String()
+    registration_number = fields.String(allow_none=True)
+    location = fields.String(attribute="tire_storage", allow_none=True)
+    updated_at = fields.DateTime(attribute="tire_storage_updated_at", allow_none=True)
+
+
+class WashCreate(StrictSchema):
+    wash_at = fields.AwareDateTime(required=True)
+    wash = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    place = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = Phone(load_default=None)
+
+
+class Wash(StrictSchema):
+    id = fields.String()
+    vehicle_id = fields.String()
+    registration_number = fields.String()
+    phone = fields.String(allow_none=True)
+    wash_at = fields.DateTime()
+    wash = fields.String()
+    place = fields.String()
+    created_at = fields.DateTime()
+
+
+class LocationCreate(StrictSchema):
+    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=-180, max=180))
+    at = fields.AwareDateTime(required=True)
+
+
+class LocationPing(StrictSchema):
+    id = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+    at = fields.DateTime()
+
+
+class PartnerFueling(_Event):
+    """A partner's fueling message (SPEC §4); amount_eur is an optional extra."""
+    event_id = Id(required=True)
+    partner = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    phone = Phone(required=True)
+    registration_number = RegistrationNumber(required=True)
+    product = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    company = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    municipality = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    station = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    liters = fields.Decimal(required=True, places=3, allow_nan=False,
+                            validate=validate.Range(min=0, max=100000, min_inclusive=False))
+    amount_eur = Money(load_default=None, allow_none=True)
+    fueled_at = fields.AwareDateTime(required=True)
+
+
+class Fueling(StrictSchema):
+    id = fields.String()
+    event_id = fields.String()
+    partner = fields.String()
+    vehicle_id = fields.String(allow_none=True)
+    person_id = fields.String(allow_none=True)
+    registration_number = fields.String()
+    product = fields.String()
+    company = fields.String()
+    municipality = fields.String()
+    station = fields.String()
+    liters = fields.Decimal(as_string=True)
+    amount_eur = Money(allow_none=True)
+    fueled_at = fields.DateTime()
+    matched = fields.Function(lambda row: row.matched_at is not None)
+
+
+class FuelingRecordedEvent(StrictSchema):
+    fueling_id = fields.String(attribute="id")
+    event_id = fields.String()
+    vehicle_id = fields.String()
+    registration_number = fields.String()
+    person_id = fields.String()
+    product = fields.String()
+    company = fields.String()
+    municipality = fields.String()
+    station = fields.String()
+    liters = fields.Decimal(as_string=True)
+    amount_eur = Money(allow_none=True)
+    fueled_at = fields.DateTime()

@@ -1,13 +1,15 @@
-from nameko.events import event_handler
+from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 
+from shared.db import page
 from shared.logging import configure
-from shared.messaging import PERSON_CREATED
+from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED, PERSON_ERASED,
+                              PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED)
 from shared.schemas import load
 from shared.service_base import ServiceBase
 
 from services.driver import handlers, schemas
-from services.driver.dependencies import Database
+from services.driver.dependencies import Database, PartnerFuelingConsumer
 
 configure("driver")
 
@@ -15,11 +17,123 @@ configure("driver")
 class DriverService(ServiceBase):
     name = "driver"
     db = Database("driver")
+    dispatch = EventDispatcher()
+    partner_fueling = PartnerFuelingConsumer()
 
+    def _recorded(self, fuelings):
+        for fueling in fuelings:
+            self.dispatch(FUELING_RECORDED, schemas.FuelingRecordedEvent().dump(fueling))
+
+    # read models
     @event_handler("identity", PERSON_CREATED)
     def on_person_created(self, payload):
-        handlers.upsert_profile_from_person(self.db, load(schemas.PersonEvent(), payload))
+        self._recorded(handlers.upsert_profile_from_person(self.db, load(schemas.PersonEvent(), payload)))
+
+    @event_handler("identity", PERSON_UPDATED)
+    def on_person_updated(self, payload):
+        self._recorded(handlers.upsert_profile_from_person(self.db, load(schemas.PersonEvent(), payload)))
+
+    @event_handler("fleet", VEHICLE_ASSIGNED)
+    def on_vehicle_assigned(self, payload):
+        self._recorded(handlers.apply_vehicle_assigned(self.db, load(schemas.VehicleAssignedEvent(), payload)))
+
+    @event_handler("fleet", CONTRACT_CHANGED)
+    def on_contract_changed(self, payload):
+        self._recorded(handlers.apply_contract_changed(self.db, load(schemas.ContractChangedEvent(), payload)))
+
+    @event_handler("marketing", CONSENT_CHANGED)
+    def on_consent_changed(self, payload):
+        handlers.apply_consent(self.db, load(schemas.ConsentChangedEvent(), payload))
 
     @rpc
     def get_profile(self, person_id):
-        return schemas.DriverProfile().dump(handlers.get_profile(self.db, person_id))
+        return schemas.Me().dump(handlers.me(self.db, person_id))
+
+    # driving log
+    @rpc
+    def log_trip(self, person_id, account_id, payload):
+        trip = handlers.log_trip(self.db, person_id, account_id, load(schemas.TripCreate(), payload))
+        self.dispatch(TRIP_LOGGED, schemas.TripLoggedEvent().dump(trip))
+        return schemas.Trip().dump(trip)
+
+    @rpc
+    def list_trips(self, filters, limit, cursor=None, person_id=None, vehicle_id=None):
+        rows, next_cursor = handlers.list_trips(self.db, load(schemas.TripFilter(), filters), limit, cursor,
+                                                person_id=person_id, vehicle_id=vehicle_id)
+        return page(schemas.Trip(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def trip_summary(self, person_id, query):
+        return schemas.TripSummary().dump(handlers.trip_summary(self.db, person_id,
+                                                                load(schemas.YearQuery(), query)["year"]))
+
+    @rpc
+    def trips_csv(self, person_id, query):
+        return handlers.trips_csv(self.db, person_id, load(schemas.YearQuery(), query)["year"])
+
+    # tire storage, washes
+    @rpc
+    def set_tire_storage(self, vehicle_id, payload):
+        vehicle = handlers.set_tire_storage(self.db, vehicle_id,
+                                            load(schemas.TireStorageUpdate(), payload)["location"])
+        return schemas.TireStorage().dump(vehicle)
+
+    @rpc
+    def get_my_tire_storage(self, person_id):
+        return schemas.TireStorage().dump(handlers.my_tire_storage(self.db, person_id))
+
+    @rpc
+    def book_wash(self, person_id, payload):
+        return schemas.Wash().dump(handlers.book_wash(self.db, person_id, load(schemas.WashCreate(), payload)))
+
+    @rpc
+    def list_washes(self, person_id, limit, cursor=None):
+        rows, next_cursor = handlers.list_washes(self.db, person_id, limit, cursor)
+        return page(schemas.Wash(many=True).dump(rows), next_cursor)
+
+    # location
+    @rpc
+    def add_location(self, person_id, payload):
+        return schemas.LocationPing().dump(handlers.add_ping(self.db, person_id,
+                                                             load(schemas.LocationCreate(), payload)))
+
+    @rpc
+    def list_locations(self, person_id, limit, cursor=None):
+        rows, next_cursor = handlers.list_pings(self.db, person_id, limit, cursor)
+        return page(schemas.LocationPing(many=True).dump(rows), next_cursor)
+
+    # fuelings
+    @rpc
+    def list_fuelings(self, limit, cursor=None, person_id=None, vehicle_id=None):
+        rows, next_cursor = handlers.list_fuelings(self.db, limit, cursor, person_id=person_id, vehicle_id=vehicle_id)
+        return page(schemas.Fueling(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def vehicle_summary(self, vehicle_id):
+        summary = handlers.vehicle_summary(self.db, vehicle_id)
+        trips = summary["trips"]
+        return {"latest_fuelings": schemas.Fueling(many=True).dump(summary["latest_fuelings"]),
+                "trips": {**trips, "last_date": trips["last_date"].isoformat() if trips["last_date"] else None}}
+
+    # personal-data lifecycle
+    @rpc
+    def export_person(self, person_id):
+        data = handlers.export_person(self.db, person_id)
+        profile = data["profile"]["data"]
+        return {
+            "profile": {"role": "controller", "data": schemas.Me().dump(profile) if profile else None},
+            "driving_log": {"role": "controller", "items": schemas.Trip(many=True).dump(data["driving_log"]["items"])},
+            "wash_bookings": {"role": "controller",
+                              "items": schemas.Wash(many=True).dump(data["wash_bookings"]["items"])},
+            "location": {"role": "controller", "consent": data["location"]["consent"],
+                         "items": schemas.LocationPing(many=True).dump(data["location"]["items"])},
+            "fuelings": {"role": "processor", "items": schemas.Fueling(many=True).dump(data["fuelings"]["items"])},
+        }
+
+    @rpc
+    def erase_person(self, person_id):
+        return handlers.erase_person(self.db, person_id)
+
+    @event_handler("identity", PERSON_ERASED)
+    def on_person_erased(self, payload):
+        handlers.erase_person(self.db, load(schemas.PersonErasedEvent(), payload)["person_id"])
