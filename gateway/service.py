@@ -4,13 +4,14 @@ from gateway import errors  # noqa: F401  (registers the services' error types)
 from gateway.auth import Auth
 from gateway.dependencies import Rpc
 from gateway.routes.docs import DocsRoutes
+from gateway.routes.driver import DriverRoutes
 from gateway.routes.health import HealthRoutes
 from gateway.routes.identity import IdentityRoutes
 
 configure("gateway")
 
 
-class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes):
+class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, DriverRoutes):
     """The only HTTP entry (SPEC §5); routes live in gateway/routes/, one mixin per domain."""
     name = "gateway"
     rpc = Rpc()

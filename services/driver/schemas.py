@@ -69,7 +69,6 @@ class Me(StrictSchema):
     start_km = fields.Integer(allow_none=True)
 
 
-DriverProfile = Me
 
 TRIP_TYPES = ("work", "private")
 
