@@ -23,11 +23,14 @@ FUELING_RECORDED = "fueling_recorded"
 TRIP_LOGGED = "trip_logged"
 # marketing
 CONSENT_CHANGED = "consent_changed"
+# gateway
+REQUEST_LOGGED = "request_logged"
 
 # (source service, event, consuming service, handler method) — one durable queue each,
 # shared by every process of the consuming service (SERVICE_POOL: once per service).
 SUBSCRIPTIONS = [
     ("identity", PERSON_CREATED, "driver", "on_person_created"),
+    ("gateway", REQUEST_LOGGED, "identity", "on_request_logged"),
 ]
 
 # Partner fueling (SPEC §4)
