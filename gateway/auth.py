@@ -36,6 +36,10 @@ class Principal:
     def can_see_organisation(self, organisation_id) -> bool:
         return self.is_staff or organisation_id in self.organisation_ids
 
+    def redact_person(self, person: dict) -> dict:
+        """Property level: only staff ever see a national id, even masked."""
+        return person if self.is_staff else {k: v for k, v in person.items() if k != "national_id"}
+
     def require_organisation(self, organisation_id) -> None:
         """Objects outside the caller's scope do not exist for the caller: 404."""
         if not self.can_see_organisation(organisation_id):

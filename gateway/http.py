@@ -9,15 +9,19 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from eventlet.event import Event
+from nameko import config as nameko_config
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from shared import config
 from shared.errors import (NotFound, PayloadTooLarge, SectoError, TooManyRequests, UnsupportedMediaType,
                            ValidationFailed)
 from shared.logging import CORRELATION_ID, get_logger
 from shared.schemas import PageQuery, load
+
+from gateway.usage import UsageRecorder
 
 API = "/api/v1"
 MAX_BODY = 1024 * 1024
@@ -62,6 +66,10 @@ class JsonWsgiApp(WsgiApp):
 
 
 class JsonWebServer(WebServer):
+    def setup(self):
+        super().setup()
+        self.usage = UsageRecorder(nameko_config.get("AMQP_URI", config.amqp_uri()))
+
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
 
@@ -77,12 +85,13 @@ class HttpEntrypoint(HttpRequestHandler):
         request.shallow = False
         incoming = request.headers.get("X-Request-ID", "")
         correlation_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
+        context_data = {CORRELATION_ID: correlation_id}  # auth adds account_id and role to it
         try:
             self._check_size(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             event = Event()
-            self.container.spawn_worker(self, args, kwargs, context_data={CORRELATION_ID: correlation_id},
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, event))
             response = self.response_from_result(event.wait())
         except SectoError as error:
@@ -91,6 +100,7 @@ class HttpEntrypoint(HttpRequestHandler):
             log.exception("http.unhandled", correlation_id=correlation_id, path=request.path)
             response = internal_error_response(correlation_id)
         response.headers["X-Request-ID"] = correlation_id
+        self.server.usage.record(request, response.status_code, context_data)
         return response
 
     def _check_size(self, request):

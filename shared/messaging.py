@@ -23,6 +23,8 @@ FUELING_RECORDED = "fueling_recorded"
 TRIP_LOGGED = "trip_logged"
 # marketing
 CONSENT_CHANGED = "consent_changed"
+# gateway
+REQUEST_LOGGED = "request_logged"
 
 # (source service, event, consuming service, handler method) — one durable queue each,
 # shared by every process of the consuming service (SERVICE_POOL: once per service).
@@ -33,6 +35,7 @@ SUBSCRIPTIONS = [
     ("fleet", VEHICLE_ASSIGNED, "driver", "on_vehicle_assigned"),
     ("fleet", CONTRACT_CHANGED, "driver", "on_contract_changed"),
     ("marketing", CONSENT_CHANGED, "driver", "on_consent_changed"),
+    ("gateway", REQUEST_LOGGED, "identity", "on_request_logged"),
 ]
 
 # Partner fueling (SPEC §4)

@@ -56,6 +56,7 @@ def main(argv=None):
         for service in args.services:
             upgrade(service)
     else:
+        upgrade(args.service)  # autogenerate diffs the models against a database at head
         command.revision(alembic_config(args.service), message=args.message, autogenerate=True)
 
 

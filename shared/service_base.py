@@ -49,6 +49,15 @@ class ParkFailedMessages(DependencyProvider):
         log.warning("message.parked", queue=self.queue_name, reason=type(error).__name__)
 
 
+class Actor(DependencyProvider):
+    """Who asked, as the gateway put it into the context data: {account_id, role, correlation_id}."""
+
+    def get_dependency(self, worker_ctx):
+        data = worker_ctx.context_data
+        return {"account_id": data.get("account_id"), "role": data.get("role"),
+                "correlation_id": data.get(CORRELATION_ID)}
+
+
 class ServiceBase:
     """Subclasses set `name` and `db = Database(name)`."""
     name = None

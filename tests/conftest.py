@@ -8,6 +8,9 @@ from stdnum.fi import hetu, ytunnus
 
 _serial = itertools.count(1)
 CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+# every national id the integration tests hand to the platform: tests/test_zz_no_plaintext.py
+# checks none of them is stored or logged in plaintext
+USED_NATIONAL_IDS: set[str] = set()
 
 
 def unique_business_id() -> str:
@@ -27,6 +30,7 @@ def unique_national_id() -> str:
         body = f"{day:02d}{month:02d}{year:02d}{sign}{individual:03d}"
         check = CHECK_CHARS[int(f"{day:02d}{month:02d}{year:02d}{individual:03d}") % 31]
         if hetu.is_valid(body + check):
+            USED_NATIONAL_IDS.add(body + check)
             return body + check
 
 

@@ -39,3 +39,23 @@ class InvalidCredentials(Unauthorized):
 class AccountLocked(TooManyRequests):
     code = "account_locked"
     default_message = "Too many failed logins; try again later"
+
+
+class RoleNotFound(NotFound):
+    code = "role_not_found"
+    default_message = "Role not found"
+
+
+class CustomerNotFound(NotFound):
+    code = "customer_not_found"
+    default_message = "Customer relationship not found"
+
+
+class GroupCycle(Conflict):
+    code = "group_cycle"
+    default_message = "That parent would make the corporate group a cycle"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+    default_message = "Illegal status transition"

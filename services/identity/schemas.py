@@ -1,8 +1,10 @@
-from marshmallow import fields, validate
+from marshmallow import EXCLUDE, fields, validate, validates_schema
+from marshmallow import ValidationError as MarshmallowError
 
-from shared.schemas import BusinessId, Id, NationalId, Phone, PostalCode, StrictSchema
+from shared.schemas import BusinessId, Id, NationalId, Phone, PostalCode, RegistrationNumber, StrictSchema
 
-from services.identity.models import ROLES, SCOPES
+from services.identity.models import (CUSTOMER_TYPES, RELATIONSHIP_TRANSITIONS, ROLE_KINDS, ROLES, SCOPES,
+                                      SERVICE_ORDER_STATUSES)
 
 Name = lambda: fields.String(required=True, validate=validate.Length(min=1, max=100))  # noqa: E731
 
@@ -19,9 +21,15 @@ class OrganisationCreate(AddressFields):
     parent_id = Id(allow_none=True)
 
 
+class OrganisationUpdate(AddressFields):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    parent_id = Id(allow_none=True)
+
+
 class Organisation(OrganisationCreate):
     id = Id(required=True)
     created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
 
 
 class OrganisationFilter(StrictSchema):
@@ -38,6 +46,14 @@ class PersonCreate(AddressFields):
     national_id = NationalId(allow_none=True, load_only=True)
 
 
+class PersonUpdate(AddressFields):
+    first_name = fields.String(validate=validate.Length(min=1, max=100))
+    last_name = fields.String(validate=validate.Length(min=1, max=100))
+    email = fields.Email(allow_none=True)
+    phone = Phone(allow_none=True)
+    national_id = NationalId(allow_none=True, load_only=True)
+
+
 class Person(AddressFields):
     id = Id(required=True)
     first_name = fields.String(required=True)
@@ -45,8 +61,9 @@ class Person(AddressFields):
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     national_id = fields.String(allow_none=True, attribute="national_id_masked",
-                                metadata={"description": "masked, e.g. 131052-****"})
+                                metadata={"description": "masked, e.g. 131052-****; staff only"})
     created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
 
 
 class PersonFilter(StrictSchema):
@@ -54,6 +71,91 @@ class PersonFilter(StrictSchema):
     email = fields.Email()
     phone = Phone()
     last_name = fields.String()
+
+
+class RoleCreate(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(ROLE_KINDS))
+    organisation_id = Id(allow_none=True)
+    position = fields.String(allow_none=True, validate=validate.Length(max=100))
+    registration_number = RegistrationNumber(allow_none=True)
+
+    @validates_schema
+    def check_links(self, data, **kwargs):
+        if data["kind"] in ("contact", "representative") and not data.get("organisation_id"):
+            raise MarshmallowError("A contact or representative belongs to an organisation.", "organisation_id")
+        if data["kind"] in ("car_user", "decision_maker") and not data.get("registration_number"):
+            raise MarshmallowError("A vehicle-user role names the vehicle.", "registration_number")
+
+
+class Role(RoleCreate):
+    id = Id(required=True)
+    person_id = Id(required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class CustomerCreate(StrictSchema):
+    party_type = fields.String(required=True, validate=validate.OneOf(("person", "organisation")))
+    party_id = Id(required=True)
+    customer_type = fields.String(required=True, validate=validate.OneOf(CUSTOMER_TYPES))
+    status = fields.String(load_default="prospect", validate=validate.OneOf(("prospect", "customer")))
+    contract_types = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    started_on = fields.Date(allow_none=True)
+    external_user_ids = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)),
+                                    values=fields.String(validate=validate.Length(max=100)), load_default=dict)
+
+
+class CustomerUpdate(StrictSchema):
+    status = fields.String(validate=validate.OneOf(tuple(RELATIONSHIP_TRANSITIONS)))
+    contract_types = fields.List(fields.String(validate=validate.Length(min=1, max=100)))
+    started_on = fields.Date(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+    external_user_ids = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)),
+                                    values=fields.String(validate=validate.Length(max=100)))
+
+
+class Customer(StrictSchema):
+    id = Id(required=True)
+    party_type = fields.String(required=True)
+    party_id = Id(required=True)
+    customer_type = fields.String(required=True)
+    status = fields.String(required=True)
+    contract_types = fields.List(fields.String(), required=True)
+    started_on = fields.Date(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+    external_user_ids = fields.Dict(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class CustomerFilter(StrictSchema):
+    status = fields.String(validate=validate.OneOf(tuple(RELATIONSHIP_TRANSITIONS)))
+    customer_type = fields.String(validate=validate.OneOf(CUSTOMER_TYPES))
+    party_id = Id()
+
+
+class ServiceOrderCreate(StrictSchema):
+    what = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    ordered_at = fields.AwareDateTime(required=True)
+    content = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    status = fields.String(load_default="open", validate=validate.OneOf(SERVICE_ORDER_STATUSES))
+
+
+class ServiceOrder(ServiceOrderCreate):
+    id = Id(required=True)
+    relationship_id = Id(required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class SatisfactionCreate(StrictSchema):
+    score = fields.Integer(required=True, validate=validate.Range(min=0, max=10))
+    comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    responded_on = fields.Date(required=True)
+
+
+class Satisfaction(SatisfactionCreate):
+    id = Id(required=True)
+    relationship_id = Id(required=True)
+    created_at = fields.AwareDateTime(required=True)
 
 
 class AccountCreate(StrictSchema):
@@ -77,6 +179,51 @@ class Account(StrictSchema):
     created_at = fields.AwareDateTime(required=True)
 
 
+class AccountUpdate(StrictSchema):
+    active = fields.Boolean()
+    scope = fields.String(validate=validate.OneOf(SCOPES))
+
+
+class AccountFilter(StrictSchema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    organisation_id = Id()
+    person_id = Id()
+
+
+class PasswordChange(StrictSchema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=12, max=200))
+
+
+class AccessAuditEntry(StrictSchema):
+    id = Id(required=True)
+    person_id = Id(required=True)
+    actor_account_id = Id(allow_none=True)
+    actor_role = fields.String(allow_none=True)
+    what = fields.String(required=True)
+    correlation_id = fields.String(allow_none=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class WebUsageEntry(StrictSchema):
+    account_id = Id(allow_none=True)
+    ip_address = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    browser = fields.String(allow_none=True)
+    os = fields.String(allow_none=True)
+    method = fields.String(required=True)
+    path = fields.String(required=True)
+    status = fields.Integer(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class RequestLoggedEvent(WebUsageEntry):
+    """gateway.request_logged as identity reads it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
 class TokenRequest(StrictSchema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=100))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
@@ -96,6 +243,14 @@ class Principal(StrictSchema):
     organisation_id = Id(allow_none=True)
     scope = fields.String(allow_none=True)
     organisation_ids = fields.List(Id(), required=True)
+
+
+class OrganisationEvent(StrictSchema):
+    """Payload of identity.organisation_changed."""
+    id = Id(required=True)
+    name = fields.String(required=True)
+    business_id = fields.String(required=True)
+    parent_id = Id(allow_none=True)
 
 
 class PersonCreatedEvent(StrictSchema):

@@ -1,34 +1,45 @@
-from nameko.events import EventDispatcher
+from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import PERSON_CREATED
+from shared.messaging import ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, REQUEST_LOGGED
 from shared.schemas import load
-from shared.service_base import ServiceBase
+from shared.service_base import Actor, ServiceBase
 
 from services.identity import handlers, schemas
 from services.identity.dependencies import BootstrapAdmin, Cipher, Database
 
 configure("identity")
+DAY = 24 * 3600
 
 
 class IdentityService(ServiceBase):
     name = "identity"
     db = Database("identity")
     cipher = Cipher()
+    actor = Actor()
     dispatch = EventDispatcher()
     bootstrap = BootstrapAdmin()
 
     # organisations
     @rpc
     def create_organisation(self, payload):
-        data = load(schemas.OrganisationCreate(), payload)
-        return schemas.Organisation().dump(handlers.create_organisation(self.db, data))
+        organisation = handlers.create_organisation(self.db, load(schemas.OrganisationCreate(), payload))
+        self.dispatch(ORGANISATION_CHANGED, schemas.OrganisationEvent().dump(organisation))
+        return schemas.Organisation().dump(organisation)
 
     @rpc
-    def get_organisation(self, organisation_id):
-        return schemas.Organisation().dump(handlers.get_organisation(self.db, organisation_id))
+    def get_organisation(self, organisation_id, organisation_ids=None):
+        return schemas.Organisation().dump(handlers.get_organisation(self.db, organisation_id, organisation_ids))
+
+    @rpc
+    def update_organisation(self, organisation_id, payload):
+        organisation = handlers.update_organisation(self.db, organisation_id,
+                                                    load(schemas.OrganisationUpdate(), payload))
+        self.dispatch(ORGANISATION_CHANGED, schemas.OrganisationEvent().dump(organisation))
+        return schemas.Organisation().dump(organisation)
 
     @rpc
     def list_organisations(self, filters, limit, cursor=None, organisation_ids=None):
@@ -36,27 +47,112 @@ class IdentityService(ServiceBase):
             self.db, load(schemas.OrganisationFilter(), filters), limit, cursor, organisation_ids)
         return page(schemas.Organisation(many=True).dump(rows), next_cursor)
 
+    @rpc
+    def group_of(self, organisation_id):
+        return handlers.group_of(self.db, organisation_id)
+
     # persons
     @rpc
     def create_person(self, payload):
-        data = load(schemas.PersonCreate(), payload)
-        person = handlers.create_person(self.db, self.cipher, data)
+        person = handlers.create_person(self.db, self.cipher, load(schemas.PersonCreate(), payload))
         self.dispatch(PERSON_CREATED, schemas.PersonCreatedEvent().dump(person))
         return schemas.Person().dump(person)
 
     @rpc
-    def get_person(self, person_id):
-        return schemas.Person().dump(handlers.get_person(self.db, person_id))
+    def get_person(self, person_id, organisation_ids=None):
+        person = handlers.get_person(self.db, person_id, organisation_ids)
+        handlers.record_access(self.db, self.actor, [person.id], "get_person")
+        return schemas.Person().dump(person)
 
     @rpc
-    def list_persons(self, filters, limit, cursor=None):
-        rows, next_cursor = handlers.list_persons(self.db, load(schemas.PersonFilter(), filters), limit, cursor)
+    def update_person(self, person_id, payload, organisation_ids=None):
+        person = handlers.update_person(self.db, self.cipher, person_id, load(schemas.PersonUpdate(), payload),
+                                        organisation_ids)
+        self.dispatch(PERSON_UPDATED, schemas.PersonCreatedEvent().dump(person))
+        return schemas.Person().dump(person)
+
+    @rpc
+    def list_persons(self, filters, limit, cursor=None, organisation_ids=None):
+        rows, next_cursor = handlers.list_persons(self.db, load(schemas.PersonFilter(), filters), limit, cursor,
+                                                  organisation_ids)
+        handlers.record_access(self.db, self.actor, [row.id for row in rows], "list_persons")
         return page(schemas.Person(many=True).dump(rows), next_cursor)
+
+    # roles
+    @rpc
+    def add_role(self, person_id, payload):
+        return schemas.Role().dump(handlers.add_role(self.db, person_id, load(schemas.RoleCreate(), payload)))
+
+    @rpc
+    def list_roles(self, person_id, organisation_ids=None):
+        roles = handlers.list_roles(self.db, person_id, organisation_ids)
+        handlers.record_access(self.db, self.actor, [person_id], "list_roles")
+        return page(schemas.Role(many=True).dump(roles), None)
+
+    @rpc
+    def remove_role(self, person_id, role_id):
+        handlers.remove_role(self.db, person_id, role_id)
+
+    # customer relationships
+    @rpc
+    def create_customer(self, payload):
+        return schemas.Customer().dump(handlers.create_customer(self.db, load(schemas.CustomerCreate(), payload)))
+
+    @rpc
+    def get_customer(self, customer_id, organisation_ids=None):
+        return schemas.Customer().dump(handlers.get_customer(self.db, customer_id, organisation_ids))
+
+    @rpc
+    def list_customers(self, filters, limit, cursor=None, organisation_ids=None):
+        rows, next_cursor = handlers.list_customers(self.db, load(schemas.CustomerFilter(), filters), limit, cursor,
+                                                    organisation_ids)
+        return page(schemas.Customer(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def update_customer(self, customer_id, payload):
+        return schemas.Customer().dump(
+            handlers.update_customer(self.db, customer_id, load(schemas.CustomerUpdate(), payload)))
+
+    @rpc
+    def add_service_order(self, customer_id, payload):
+        return schemas.ServiceOrder().dump(
+            handlers.add_service_order(self.db, customer_id, load(schemas.ServiceOrderCreate(), payload)))
+
+    @rpc
+    def add_satisfaction(self, customer_id, payload):
+        return schemas.Satisfaction().dump(
+            handlers.add_satisfaction(self.db, customer_id, load(schemas.SatisfactionCreate(), payload)))
+
+    @rpc
+    def customer_history(self, customer_id, organisation_ids=None):
+        history = handlers.customer_history(self.db, customer_id, organisation_ids)
+        return {"service_orders": schemas.ServiceOrder(many=True).dump(history["service_orders"]),
+                "satisfaction": schemas.Satisfaction(many=True).dump(history["satisfaction"])}
 
     # accounts
     @rpc
     def create_account(self, payload):
         return schemas.Account().dump(handlers.create_account(self.db, load(schemas.AccountCreate(), payload)))
+
+    @rpc
+    def get_account(self, account_id, organisation_ids=None):
+        return schemas.Account().dump(handlers.get_account(self.db, account_id, organisation_ids))
+
+    @rpc
+    def list_accounts(self, filters, limit, cursor=None, organisation_ids=None):
+        rows, next_cursor = handlers.list_accounts(self.db, load(schemas.AccountFilter(), filters), limit, cursor,
+                                                   organisation_ids)
+        return page(schemas.Account(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def update_account(self, account_id, payload):
+        return schemas.Account().dump(
+            handlers.update_account(self.db, account_id, load(schemas.AccountUpdate(), payload)))
+
+    @rpc
+    def change_password(self, account_id, payload):
+        data = load(schemas.PasswordChange(), payload)
+        handlers.change_password(self.db, account_id, data["current_password"], data["new_password"])
 
     @rpc
     def issue_token(self, payload):
@@ -66,3 +162,45 @@ class IdentityService(ServiceBase):
     @rpc
     def get_principal(self, account_id, token_version):
         return handlers.get_principal(self.db, account_id, token_version)
+
+    # access audit and web usage
+    @rpc
+    def list_access(self, person_id, limit, cursor=None):
+        rows, next_cursor = handlers.list_access(self.db, person_id, limit, cursor)
+        return page(schemas.AccessAuditEntry(many=True).dump(rows), next_cursor)
+
+    @event_handler("gateway", REQUEST_LOGGED)
+    def on_request_logged(self, payload):
+        handlers.record_usage(self.db, load(schemas.RequestLoggedEvent(), payload))
+
+    @timer(interval=DAY, eager=True)
+    def purge_web_usage(self):
+        handlers.purge_usage(self.db)
+
+    # personal-data lifecycle
+    @rpc
+    def export_person(self, person_id):
+        data = handlers.export_person(self.db, person_id)
+        handlers.record_access(self.db, self.actor, [person_id], "export_person")
+        return {
+            "role": "controller",
+            "person": schemas.Person().dump(data["person"]),
+            "roles": schemas.Role(many=True).dump(data["roles"]),
+            "customer_relationships": schemas.Customer(many=True).dump(data["customer_relationships"]),
+            "customer_history": {key: {"service_orders": schemas.ServiceOrder(many=True).dump(value["service_orders"]),
+                                       "satisfaction": schemas.Satisfaction(many=True).dump(value["satisfaction"])}
+                                 for key, value in data["history"].items()},
+            "accounts": schemas.Account(many=True).dump(data["accounts"]),
+            "access_audit": schemas.AccessAuditEntry(many=True).dump(data["access_audit"]),
+        }
+
+    @rpc
+    def export_web_usage(self, person_id):
+        return {"role": "controller",
+                "web_usage": schemas.WebUsageEntry(many=True).dump(handlers.web_usage_of(self.db, person_id))}
+
+    @rpc
+    def erase_person(self, person_id):
+        report = handlers.erase_person(self.db, person_id)
+        self.dispatch(PERSON_ERASED, {"person_id": person_id, "erased_at": report.pop("erased_at")})
+        return report

@@ -1,7 +1,11 @@
+import datetime as dt
+
 import pytest
 from sqlalchemy import text
 
-from shared.crypto import FieldCipher
+from shared import config
+from shared.crypto import FieldCipher, new_key
+from shared.db import utcnow
 from shared.errors import ValidationFailed
 
 from services.identity import exceptions as exc
@@ -86,3 +90,85 @@ def test_account_rules(session):
     account(session)
     with pytest.raises(exc.DuplicateUsername):
         account(session)
+
+
+def org(session, business_id, parent=None):
+    return handlers.create_organisation(session, {"name": business_id, "business_id": business_id,
+                                                  "parent_id": parent.id if parent else None})
+
+
+def test_a_parent_that_would_close_a_cycle_conflicts(session):
+    top = org(session, "0737546-2")
+    middle = org(session, "1572860-0", top)
+    bottom = org(session, "2331972-7", middle)
+    for parent in (bottom, middle, top):
+        with pytest.raises(exc.GroupCycle):
+            handlers.update_organisation(session, top.id, {"parent_id": parent.id})
+    handlers.update_organisation(session, bottom.id, {"parent_id": top.id})
+
+
+def test_relationship_moves_prospect_customer_former_only(session):
+    company = org(session, "0737546-2")
+    relationship = handlers.create_customer(session, {"party_type": "organisation", "party_id": company.id,
+                                                      "customer_type": "corporate", "status": "prospect"})
+    with pytest.raises(exc.IllegalTransition):
+        handlers.update_customer(session, relationship.id, {"status": "former"})
+    handlers.update_customer(session, relationship.id, {"status": "customer"})
+    assert relationship.started_on is not None
+    handlers.update_customer(session, relationship.id, {"status": "former"})
+    assert relationship.ended_on is not None
+    with pytest.raises(exc.IllegalTransition):
+        handlers.update_customer(session, relationship.id, {"status": "customer"})
+
+
+def test_persons_are_in_a_managers_scope_only_through_a_link(session, cipher):
+    company, other = org(session, "0737546-2"), org(session, "1572860-0")
+    linked, unlinked = make_person(session, cipher), make_person(session, cipher, national_id=None)
+    handlers.add_role(session, linked.id, {"kind": "contact", "organisation_id": company.id, "position": "CFO"})
+    assert handlers.get_person(session, linked.id, [company.id]) is linked
+    for person, scope in ((linked, [other.id]), (unlinked, [company.id])):
+        with pytest.raises(exc.PersonNotFound):
+            handlers.get_person(session, person.id, scope)
+    rows, _ = handlers.list_persons(session, {}, 10, None, [company.id])
+    assert [row.id for row in rows] == [linked.id]
+    with pytest.raises(ValidationFailed):
+        handlers.list_persons(session, {"national_id": HETU}, 10, None, [company.id])
+
+
+def test_deactivation_and_password_change_revoke_tokens(session):
+    created = account(session)
+    version = created.token_version
+    handlers.change_password(session, created.id, "correct horse battery", "an even better passphrase")
+    with pytest.raises(exc.InvalidCredentials):
+        handlers.get_principal(session, created.id, version)
+    handlers.update_account(session, created.id, {"active": False})
+    with pytest.raises(exc.InvalidCredentials):
+        handlers.get_principal(session, created.id, created.token_version - 1)
+    with pytest.raises(exc.InvalidCredentials):
+        handlers.issue_token(session, "anna", "an even better passphrase")
+
+
+def test_rotation_re_encrypts_with_the_newest_key(session):
+    person = make_person(session, FieldCipher.from_env())
+    newest = new_key()
+    rotated = FieldCipher([newest] + config.data_keys())
+    assert handlers.rotate_national_ids(session, rotated) == 1
+    assert FieldCipher([newest]).decrypt(person.national_id_encrypted) == HETU
+
+
+def test_web_usage_older_than_90_days_is_purged(session):
+    now = utcnow()
+    for age in (1, 89, 91, 400):
+        handlers.record_usage(session, {"method": "GET", "path": "/x", "status": 200,
+                                        "at": now - dt.timedelta(days=age)})
+    assert handlers.purge_usage(session, now) == 2
+
+
+def test_erasure_anonymises_once_and_reports_the_same_twice(session, cipher):
+    person = make_person(session, cipher, email="m@example.fi", phone="+358401234567")
+    first = handlers.erase_person(session, person.id)
+    second = handlers.erase_person(session, person.id)
+    assert first == second
+    raw = session.execute(text("SELECT * FROM persons")).mappings().one()
+    assert raw["first_name"] == "Erased" and raw["email"] is None and raw["national_id_encrypted"] is None
+    assert raw["national_id_index"] is None
