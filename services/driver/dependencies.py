@@ -37,13 +37,21 @@ EVENTS_EXCHANGE = "driver.events"  # nameko's exchange for events of the driver 
 __all__ = ["Database", "PartnerFuelingConsumer", "parse_partner_message"]
 
 
-def parse_partner_message(body: bytes) -> dict:
-    """The validated fueling, or ValidationFailed with a reason fit for x-reject-reason."""
+def parse_partner_message(body: bytes, routing_key: str) -> dict:
+    """The validated fueling, or ValidationFailed with a reason fit for x-reject-reason.
+    The partner named in the body must be the one of the routing key (which the broker's
+    topic permissions bind to the partner's own user)."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed("invalid_json", {"_body": [f"Not valid JSON: {exc}"[:200]]}) from None
-    return load(schemas.PartnerFueling(), data)
+    try:
+        fueling = load(schemas.PartnerFueling(), data)
+    except ValidationFailed as error:
+        raise ValidationFailed("invalid_fields", error.details) from None
+    if routing_key != f"fueling.{fueling['partner']}":
+        raise ValidationFailed("partner_mismatch", {"partner": [f"Does not match the routing key {routing_key!r}."]})
+    return fueling
 
 
 def reject_reason(error: ValidationFailed) -> str:
@@ -107,7 +115,7 @@ class PartnerFuelingConsumer(DependencyProvider):
                 if not self.running:
                     break
                 if method is not None:
-                    batch.append((method.delivery_tag, properties, body))
+                    batch.append((method, properties, body))
                     if len(batch) < self.batch_size:
                         continue
                 if batch:
@@ -119,9 +127,9 @@ class PartnerFuelingConsumer(DependencyProvider):
 
     def process(self, channel, batch):
         rows, dead = {}, []
-        for _, properties, body in batch:
+        for method, properties, body in batch:
             try:
-                data = parse_partner_message(body)
+                data = parse_partner_message(body, method.routing_key)
             except ValidationFailed as error:
                 dead.append((properties, body, reject_reason(error)))
                 continue
@@ -135,7 +143,7 @@ class PartnerFuelingConsumer(DependencyProvider):
             channel.basic_publish("", PARTNER_FUELING_DEAD_QUEUE, body, pika.BasicProperties(
                 content_type=properties.content_type, delivery_mode=2,
                 headers={**(properties.headers or {}), REJECT_REASON_HEADER: reason}))
-        channel.basic_ack(batch[-1][0], multiple=True)
+        channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
         channel.tx_commit()
         if dead:
             log.warning("partner_fueling.dead_lettered", count=len(dead))

@@ -1,0 +1,172 @@
+"""Partner fueling through the real broker: a partner user made with the partner command
+publishes with the partner CLI's publisher; results are read back over HTTP."""
+import json
+import urllib.parse
+import uuid
+
+import pika
+import pytest
+import requests
+
+from services.driver.partner.broker_user import create_partner_user
+from services.driver.partner.publish import Publisher
+from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE,
+                              REJECT_REASON_HEADER, VEHICLE_ASSIGNED)
+from shared.testing import rabbit_api_uri
+from shared.waiting import wait_for
+from tests.conftest import unique_phone
+from tests.test_driver_api import make_driver, publish, random_plate  # noqa: F401  (fixtures)
+
+
+def fueling(**overrides):
+    return {"event_id": str(uuid.uuid4()), "partner": "neste", "phone": "+358401234567",
+            "registration_number": "ABC-123", "product": "Neste MY Renewable Diesel", "company": "Neste",
+            "municipality": "Espoo", "station": "Neste Espoo Keilaniemi", "liters": 41.37,
+            "fueled_at": "2026-11-24T08:15:00+02:00", **overrides}
+
+
+@pytest.fixture(scope="module")
+def partner(stack):
+    """A partner broker user (publish to partner.fueling with fueling.<name> only) and its publisher."""
+    name = f"p{uuid.uuid4().hex[:8]}"
+    vhost = urllib.parse.unquote(urllib.parse.urlparse(stack.amqp_uri).path[1:])
+    user = create_partner_user(name, vhost=vhost, amqp=stack.amqp_uri)
+    publisher = Publisher(user["uri"], name)
+    yield name, publisher, user
+    publisher.close()
+    api = urllib.parse.urlparse(rabbit_api_uri())
+    requests.delete(f"{api.scheme}://{api.hostname}:{api.port}/api/users/{user['username']}",
+                    auth=(api.username, api.password), timeout=10)
+
+
+@pytest.fixture(scope="module")
+def recorded_events(stack):
+    """Every driver.fueling_recorded event published on the stack's vhost, as it arrives."""
+    connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
+    channel = connection.channel()
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, "driver.events", FUELING_RECORDED)
+    received = []
+
+    def read():
+        while True:
+            method, _, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return received
+            received.append(json.loads(body))
+    yield read
+    connection.close()
+
+
+def my_fuelings(client):
+    return client.get("/me/fuelings", params={"limit": 200}).json()["items"]
+
+
+class TestPartnerFueling:
+    def test_partner_event_shows_up_for_the_driver_once_and_is_broadcast(self, partner, make_driver,
+                                                                         recorded_events):
+        name, publisher, _ = partner
+        person, vehicle, client, me = make_driver()
+        event = fueling(partner=name, phone=me["phone"], registration_number=vehicle["registration_number"],
+                        amount_eur="80.15")
+        publisher.publish(event)
+        publisher.publish(event)  # a partner retry: same event_id
+        publisher.publish({**event, "liters": 99})  # same event_id, other content: still the first one counts
+
+        stored = wait_for(lambda: my_fuelings(client), timeout=15)
+        assert len(stored) == 1
+        assert stored[0]["event_id"] == event["event_id"] and stored[0]["liters"] == "41.370"
+        assert stored[0]["amount_eur"] == "80.15" and stored[0]["vehicle_id"] == vehicle["vehicle_id"]
+        broadcast = wait_for(lambda: [e for e in recorded_events() if e["event_id"] == event["event_id"]],
+                             timeout=10)
+        assert broadcast[0]["person_id"] == person["id"] and broadcast[0]["liters"] == "41.370"
+        assert broadcast[0]["vehicle_id"] == vehicle["vehicle_id"]
+
+    def test_partner_user_may_only_publish_to_its_own_routing_key(self, partner, stack):
+        name, _, user = partner
+        for exchange, key in (("", "driver.partner_fueling"), (PARTNER_FUELING_EXCHANGE, "fueling.other"),
+                              ("driver.events", FUELING_RECORDED)):
+            connection = pika.BlockingConnection(pika.URLParameters(user["uri"]))
+            channel = connection.channel()
+            channel.confirm_delivery()
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+                channel.basic_publish(exchange, key, json.dumps(fueling(partner=name)))
+            assert refused.value.reply_code == 403
+            connection.close()
+        connection = pika.BlockingConnection(pika.URLParameters(user["uri"]))
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker):
+            connection.channel().basic_get("driver.partner_fueling")
+        connection.close()
+
+    def test_unmatched_event_is_matched_when_person_and_vehicle_appear(self, partner, stack, admin, publish,
+                                                                      make_person, make_user, recorded_events):
+        name, publisher, _ = partner
+        phone, plate = unique_phone(), random_plate()
+        event = fueling(partner=name, phone=phone, registration_number=plate)
+        publisher.publish(event)
+
+        person = make_person(phone=phone)
+        _, client = make_user("driver", person_id=person["id"])
+        wait_for(lambda: client.get("/me").status_code == 200, timeout=10)
+        waiting = wait_for(lambda: my_fuelings(client), timeout=10)
+        assert waiting[0]["matched"] is False and waiting[0]["vehicle_id"] is None
+        assert not [e for e in recorded_events() if e["event_id"] == event["event_id"]]
+
+        vehicle_id = str(uuid.uuid4())
+        publish("fleet", VEHICLE_ASSIGNED, {"vehicle_id": vehicle_id, "registration_number": plate,
+                                            "driver_person_id": person["id"], "previous_driver_person_id": None,
+                                            "user_organisation_id": str(uuid.uuid4()), "make": "VW",
+                                            "model": "ID.4", "power_source": "electric", "co2_g_per_km": 0,
+                                            "status": "active"})
+        wait_for(lambda: my_fuelings(client)[0]["matched"], timeout=10)
+        assert my_fuelings(client)[0]["vehicle_id"] == vehicle_id
+        broadcast = wait_for(lambda: [e for e in recorded_events() if e["event_id"] == event["event_id"]],
+                             timeout=10)
+        assert broadcast[0]["vehicle_id"] == vehicle_id and broadcast[0]["person_id"] == person["id"]
+
+    def test_malformed_messages_are_dead_lettered_with_reasons_and_consuming_goes_on(
+            self, partner, stack, make_driver):
+        name, publisher, _ = partner
+        marker = uuid.uuid4().hex
+        good = fueling(partner=name, station=marker)
+        malformed = {
+            "not_json": b"{not json " + marker.encode(),
+            "not_utf8": b"\xff\xfe" + marker.encode(),
+            "not_an_object": json.dumps([marker]),
+            "missing_event_id": json.dumps({k: v for k, v in good.items() if k != "event_id"}),
+            "bad_event_id": json.dumps({**good, "event_id": "not-a-uuid"}),
+            "bad_phone": json.dumps({**good, "phone": "12"}),
+            "bad_plate": json.dumps({**good, "registration_number": "1234567"}),
+            "negative_liters": json.dumps({**good, "liters": -5}),
+            "liters_not_a_number": json.dumps({**good, "liters": "lots"}),
+            "naive_fueled_at": json.dumps({**good, "fueled_at": "2026-11-24 08:15"}),
+            "other_partner_in_body": json.dumps({**good, "partner": "someone-else"}),
+        }
+        for body in malformed.values():
+            publisher.publish(body)
+        _, vehicle, client, me = make_driver()
+        after = fueling(partner=name, phone=me["phone"], registration_number=vehicle["registration_number"])
+        publisher.publish(after)
+        wait_for(lambda: my_fuelings(client), timeout=15)  # the consumer kept going
+
+        connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
+        channel = connection.channel()
+        dead = {}
+
+        def drain():
+            while True:
+                method, properties, body = channel.basic_get(PARTNER_FUELING_DEAD_QUEUE, auto_ack=True)
+                if method is None:
+                    break
+                if marker.encode() in body:
+                    dead[body] = properties.headers[REJECT_REASON_HEADER]
+            return len(dead) == len(malformed)
+        wait_for(drain, timeout=15)
+        connection.close()
+        assert set(dead) == {body if isinstance(body, bytes) else body.encode() for body in malformed.values()}
+        reasons = {kind: dead[body if isinstance(body, bytes) else body.encode()] for kind, body in malformed.items()}
+        assert reasons["not_json"].startswith("invalid_json") and reasons["not_utf8"].startswith("invalid_json")
+        assert "event_id" in reasons["missing_event_id"] and "phone" in reasons["bad_phone"]
+        assert "registration_number" in reasons["bad_plate"] and "liters" in reasons["negative_liters"]
+        assert "fueled_at" in reasons["naive_fueled_at"] and reasons["other_partner_in_body"].startswith(
+            "partner_mismatch")
