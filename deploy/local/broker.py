@@ -73,8 +73,9 @@ def install():
     subprocess.run(["apt-get", "install", "-y", "-qq", "rabbitmq-server"], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     # the package may start a system broker on 0.0.0.0; we run our own on loopback
-    subprocess.run(["service", "rabbitmq-server", "stop"], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    if shutil.which("service"):
+        subprocess.run(["service", "rabbitmq-server", "stop"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
 
 def prepare_dirs():
