@@ -9,7 +9,11 @@ whole batch with one multiple-ack. A crash anywhere before that transaction comm
 means redelivery, which the unique event_id makes harmless (at-least-once events,
 exactly-once rows). Several driver processes share the queue.
 """
+import datetime as dt
+import functools
 import json
+import re
+from decimal import Decimal
 
 import eventlet
 import pika
@@ -19,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
-from shared import config
+from shared import config, validators
 from shared.db import Database, make_engine, new_id, utcnow
 from shared.errors import ValidationFailed
 from shared.logging import get_logger
@@ -28,13 +32,55 @@ from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PART
 from shared.schemas import load
 
 from services.driver import schemas
-from services.driver.handlers import resolve
+from services.driver.handlers import fueling_recorded, resolve
 from services.driver.models import Fueling
 
 log = get_logger(__name__)
 EVENTS_EXCHANGE = "driver.events"  # nameko's exchange for events of the driver service
+EVENT_PROPERTIES = pika.BasicProperties(content_type="application/json", delivery_mode=2)
+FUELINGS = Fueling.__table__
 
 __all__ = ["Database", "PartnerFuelingConsumer", "parse_partner_message"]
+
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+MONEY_RE = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+TEXT_LIMITS = {"partner": 50, "product": 100, "company": 100, "municipality": 100, "station": 200}
+LITERS_PLACES, MONEY_PLACES, MAX_LITERS = Decimal("0.001"), Decimal("0.01"), Decimal(100000)
+PARTNER_SCHEMA = schemas.PartnerFueling()
+_phone = functools.lru_cache(maxsize=65536)(validators.phone)
+_plate = functools.lru_cache(maxsize=65536)(validators.registration_number)
+
+
+def fast_parse(data) -> dict | None:
+    """The canonical, common form of a partner message, validated without marshmallow
+    (which costs ~200 µs a message). Never more lenient than schemas.PartnerFueling:
+    anything unusual returns None and goes through the schema, which then decides."""
+    try:
+        if not UUID_RE.match(data["event_id"]) or not ISO_RE.match(data["fueled_at"]):
+            return None
+        fueling = {"event_id": data["event_id"]}
+        for field, limit in TEXT_LIMITS.items():
+            value = data[field]
+            if type(value) is not str or not 0 < len(value) <= limit:
+                return None
+            fueling[field] = value
+        fueling["phone"], fueling["registration_number"] = _phone(data["phone"]), _plate(data["registration_number"])
+        liters = data["liters"]
+        if type(liters) not in (int, float):
+            return None
+        fueling["liters"] = Decimal(str(liters)).quantize(LITERS_PLACES)
+        if not (fueling["liters"].is_finite() and 0 < fueling["liters"] <= MAX_LITERS):
+            return None
+        amount = data.get("amount_eur")
+        if amount is not None and (type(amount) is not str or not MONEY_RE.match(amount)):
+            return None
+        fueling["amount_eur"] = None if amount is None else Decimal(amount).quantize(MONEY_PLACES)
+        fueling["fueled_at"] = dt.datetime.fromisoformat(data["fueled_at"].replace("Z", "+00:00"))
+        return fueling
+    except (TypeError, KeyError, ValueError, ArithmeticError):
+        return None
 
 
 def parse_partner_message(body: bytes, routing_key: str) -> dict:
@@ -45,10 +91,12 @@ def parse_partner_message(body: bytes, routing_key: str) -> dict:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed("invalid_json", {"_body": [f"Not valid JSON: {exc}"[:200]]}) from None
-    try:
-        fueling = load(schemas.PartnerFueling(), data)
-    except ValidationFailed as error:
-        raise ValidationFailed("invalid_fields", error.details) from None
+    fueling = fast_parse(data) if type(data) is dict else None
+    if fueling is None:
+        try:
+            fueling = load(PARTNER_SCHEMA, data)
+        except ValidationFailed as error:
+            raise ValidationFailed("invalid_fields", error.details) from None
     if routing_key != f"fueling.{fueling['partner']}":
         raise ValidationFailed("partner_mismatch", {"partner": [f"Does not match the routing key {routing_key!r}."]})
     return fueling
@@ -70,7 +118,7 @@ class PartnerFuelingConsumer(DependencyProvider):
         self.uri = nameko_config.get("AMQP_URI", config.amqp_uri())
         self.engine = make_engine(config.database_url(self.container.service_name))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        self.insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(Fueling)
+        self.insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(FUELINGS)
 
     def start(self):
         self.running = True
@@ -134,11 +182,8 @@ class PartnerFuelingConsumer(DependencyProvider):
                 dead.append((properties, body, reject_reason(error)))
                 continue
             rows.setdefault(data["event_id"], data)
-        fuelings = self.store(list(rows.values())) if rows else []
-        for fueling in fuelings:
-            channel.basic_publish(EVENTS_EXCHANGE, FUELING_RECORDED,
-                                  json.dumps(schemas.FuelingRecordedEvent().dump(fueling)),
-                                  pika.BasicProperties(content_type="application/json", delivery_mode=2))
+        for event in self.store(list(rows.values())) if rows else []:
+            channel.basic_publish(EVENTS_EXCHANGE, FUELING_RECORDED, json.dumps(event), EVENT_PROPERTIES)
         for properties, body, reason in dead:
             channel.basic_publish("", PARTNER_FUELING_DEAD_QUEUE, body, pika.BasicProperties(
                 content_type=properties.content_type, delivery_mode=2,
@@ -148,8 +193,9 @@ class PartnerFuelingConsumer(DependencyProvider):
         if dead:
             log.warning("partner_fueling.dead_lettered", count=len(dead))
 
-    def store(self, items) -> list[Fueling]:
-        """Insert the batch (duplicates ignored), commit; return the batch's matched fuelings."""
+    def store(self, items) -> list[dict]:
+        """Insert the batch (duplicates ignored) and commit; the fueling_recorded payloads of
+        the batch's matched fuelings (also those stored by an earlier delivery)."""
         now = utcnow()
         with self.sessionmaker() as session:
             persons, vehicles = resolve(session, [i["phone"] for i in items], [i["registration_number"] for i in items])
@@ -158,7 +204,12 @@ class PartnerFuelingConsumer(DependencyProvider):
                 person_id, vehicle_id = persons.get(item["phone"]), vehicles.get(item["registration_number"])
                 values.append({**item, "id": new_id(), "received_at": now, "person_id": person_id,
                                "vehicle_id": vehicle_id, "matched_at": now if person_id and vehicle_id else None})
-            session.execute(self.insert.on_conflict_do_nothing(index_elements=["event_id"]), values)
+            inserted = set(session.scalars(self.insert.on_conflict_do_nothing(index_elements=["event_id"])
+                                           .returning(FUELINGS.c.event_id), values).all())
             session.commit()
-            return session.scalars(select(Fueling).where(Fueling.event_id.in_(list({i["event_id"] for i in items})),
-                                                         Fueling.matched_at.is_not(None))).all()
+            events = [fueling_recorded(v) for v in values if v["event_id"] in inserted and v["matched_at"]]
+            redelivered = [v["event_id"] for v in values if v["event_id"] not in inserted]
+            if redelivered:
+                events += [fueling_recorded(row) for row in session.scalars(select(Fueling).where(
+                    Fueling.event_id.in_(redelivered), Fueling.matched_at.is_not(None)))]
+            return events

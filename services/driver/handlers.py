@@ -276,6 +276,18 @@ def match_pending(session, phones=(), plates=()) -> list[Fueling]:
     return matched
 
 
+EVENT_FIELDS = ("event_id", "vehicle_id", "registration_number", "person_id", "product", "company", "municipality",
+                "station")
+
+
+def fueling_recorded(values) -> dict:
+    """Payload of driver.fueling_recorded from a Fueling row or its column dict (hot path: no schema)."""
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    amount = get("amount_eur")
+    return {"fueling_id": get("id"), **{name: get(name) for name in EVENT_FIELDS}, "liters": str(get("liters")),
+            "amount_eur": None if amount is None else str(amount), "fueled_at": get("fueled_at").isoformat()}
+
+
 def list_fuelings(session, limit, cursor, person_id=None, vehicle_id=None):
     stmt = select(Fueling)
     if person_id is not None:

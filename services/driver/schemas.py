@@ -205,18 +205,3 @@ class Fueling(StrictSchema):
     amount_eur = Money(allow_none=True)
     fueled_at = fields.DateTime()
     matched = fields.Function(lambda row: row.matched_at is not None)
-
-
-class FuelingRecordedEvent(StrictSchema):
-    fueling_id = fields.String(attribute="id")
-    event_id = fields.String()
-    vehicle_id = fields.String()
-    registration_number = fields.String()
-    person_id = fields.String()
-    product = fields.String()
-    company = fields.String()
-    municipality = fields.String()
-    station = fields.String()
-    liters = fields.Decimal(as_string=True)
-    amount_eur = Money(allow_none=True)
-    fueled_at = fields.DateTime()

@@ -22,7 +22,7 @@ class DriverService(ServiceBase):
 
     def _recorded(self, fuelings):
         for fueling in fuelings:
-            self.dispatch(FUELING_RECORDED, schemas.FuelingRecordedEvent().dump(fueling))
+            self.dispatch(FUELING_RECORDED, handlers.fueling_recorded(fueling))
 
     # read models
     @event_handler("identity", PERSON_CREATED)
