@@ -10,7 +10,7 @@ SCALE ?=
 PYTEST_ARGS ?=
 export AMQP_URI
 
-.PHONY: run stop test deps broker broker-stop migrate bench clean
+.PHONY: run stop test deps broker broker-stop migrate bench faults clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: deps
 
 migrate: deps
 	$(PY) -m shared.migrate upgrade
+
+# Fault test of the partner fueling pipeline on a private broker (restart + kill -9); ~1 min.
+faults: deps
+	SECTO_FAULTS=1 $(PY) -m deploy.local.test tests/test_partner_faults.py -q -s $(PYTEST_ARGS)
 
 bench: deps
 	$(PY) -m deploy.local.test --bench

@@ -37,6 +37,12 @@ def answers(host, port, timeout=1.0):
         return False
 
 
+def nodename():
+    """A second broker (e.g. a test's private one) needs its own node name; its
+    distribution port follows the AMQP port (+20000)."""
+    return os.environ.get("RABBITMQ_NODENAME", "rabbit@localhost")
+
+
 def broker_env():
     host, port = amqp_address()
     env = dict(os.environ)
@@ -45,7 +51,7 @@ def broker_env():
         RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
         RABBITMQ_NODE_PORT=str(port),
         ERL_EPMD_ADDRESS="127.0.0.1",
-        RABBITMQ_NODENAME="rabbit@localhost",
+        RABBITMQ_NODENAME=nodename(),
         RABBITMQ_MNESIA_BASE=str(BASE / "mnesia"),
         RABBITMQ_LOG_BASE=str(BASE / "log"),
         RABBITMQ_PID_FILE=str(PID_FILE),
@@ -127,7 +133,7 @@ def stop():
     if not PID_FILE.exists():
         return
     pid = int(PID_FILE.read_text().strip() or 0)
-    subprocess.run(as_rabbitmq([CTL, "-n", "rabbit@localhost", "stop", str(PID_FILE)]),
+    subprocess.run(as_rabbitmq([CTL, "-n", nodename(), "stop", str(PID_FILE)]),
                    env=broker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     try:
         os.kill(pid, 0)

@@ -1,0 +1,152 @@
+"""Fault test of the partner fueling pipeline (`make faults`; skipped in `make test`):
+20 000 confirmed partner events while the broker is restarted once and the consuming
+driver process is killed with SIGKILL once; afterwards every event_id is stored exactly once.
+
+Runs on a private broker (its own node, ports and data dir) so restarting it does not
+disturb anything else.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pika
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from deploy.local.stack import Stack, free_port
+from services.driver.models import Fueling
+from services.driver.partner.publish import Publisher
+from shared.config import ROOT
+from shared.db import make_engine
+from shared.messaging import declare_topology
+from shared.migrate import upgrade
+from shared.testing import TEST_SECRETS
+
+EVENTS = int(os.environ.get("FAULTS_EVENTS", "20000"))
+BROKER = [sys.executable, str(ROOT / "deploy" / "local" / "broker.py")]
+
+pytestmark = pytest.mark.skipif(os.environ.get("SECTO_FAULTS") != "1", reason="run with `make faults`")
+
+
+def port_free(port) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+class PrivateBroker:
+    def __init__(self):
+        var_dir = Path(tempfile.mkdtemp(prefix="secto-faults-"))
+        var_dir.chmod(0o755)  # the broker runs as the rabbitmq user
+        port = next(p for p in range(5673, 5700) if port_free(p) and port_free(p + 20000))  # dist port = +20000
+        self.uri = f"amqp://guest:guest@127.0.0.1:{port}/"
+        self.env = {**os.environ, "AMQP_URI": self.uri, "RABBIT_MGMT_PORT": str(free_port()),
+                    "SECTO_VAR_DIR": str(var_dir), "RABBITMQ_NODENAME": f"secto-faults-{port}@localhost"}
+
+    def start(self):
+        subprocess.run(BROKER + ["ensure"], env=self.env, check=True, capture_output=True)
+
+    def stop(self):
+        subprocess.run(BROKER + ["stop"], env=self.env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def private_broker():
+    broker = PrivateBroker()
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def publish_all(uri, partner, event_ids, progress):
+    """Publish every event with confirms; reconnect and resend the unconfirmed one on failure."""
+    publisher = None
+    for index, event_id in enumerate(event_ids):
+        body = {"event_id": event_id, "partner": partner, "phone": f"+35840{2000000 + index % 500}",
+                "registration_number": f"FLT-{100 + index % 500}", "product": "Diesel", "company": "Faults",
+                "municipality": "Espoo", "station": "Faults Espoo", "liters": 30 + index % 20,
+                "fueled_at": "2026-11-24T08:15:00+02:00"}
+        while True:
+            try:
+                publisher = publisher or Publisher(uri, partner)
+                publisher.publish(body)
+                break
+            except (pika.exceptions.AMQPError, OSError):
+                publisher = None
+                progress["retries"] += 1
+                time.sleep(0.5)
+        progress["published"] = index + 1
+    if publisher:
+        publisher.close()
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.1)
+
+
+def test_every_event_is_stored_exactly_once_through_a_broker_restart_and_a_kill_9(private_broker, tmp_path):
+    declare_topology(private_broker.uri)
+    database_url = f"sqlite:///{tmp_path / 'driver.db'}"
+    upgrade("driver", database_url)
+    engine = make_engine(database_url)
+    log = open(tmp_path / "driver.log", "ab")
+    stack = Stack({**TEST_SECRETS, "AMQP_URI": private_broker.uri, "DRIVER_DATABASE_URL": database_url}, stdout=log)
+    stack.start(services=("driver",), gateway=False)
+
+    def counts():
+        with Session(engine) as session:
+            return session.execute(select(func.count(), func.count(func.distinct(Fueling.event_id)))).one()
+
+    event_ids = [str(uuid.uuid4()) for _ in range(EVENTS)]
+    progress = {"published": 0, "retries": 0}
+    publisher = threading.Thread(target=publish_all, args=(private_broker.uri, "faults", event_ids, progress))
+    started = time.time()
+    publisher.start()
+    try:
+        wait_until(lambda: counts()[0] >= EVENTS // 4, 120, "consumer never got going")
+        victim = stack.processes[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        stack.processes.remove(victim)
+        stack.start(services=("driver",), gateway=False)
+        killed_at = counts()[0]
+
+        wait_until(lambda: progress["published"] >= EVENTS // 2, 120, "publisher stalled")
+        private_broker.stop()
+        private_broker.start()
+        restarted_at = progress["published"]
+
+        publisher.join(300)
+        assert not publisher.is_alive(), "publisher did not finish"
+        for process in stack.processes:  # a driver process that died with the broker is replaced
+            if process.poll() is not None:
+                stack.processes.remove(process)
+                stack.start(services=("driver",), gateway=False)
+        try:
+            wait_until(lambda: counts()[1] >= EVENTS, 120, "not every event was stored")
+        except TimeoutError:
+            pass
+    finally:
+        stack.stop()
+        log.close()
+    with Session(engine) as session:
+        stored = set(session.scalars(select(Fueling.event_id)))
+        rows = session.scalar(select(func.count()).select_from(Fueling))
+    engine.dispose()
+    lost = len(set(event_ids) - stored)
+    doubled = rows - len(stored)
+    print(f"\nfaults: {EVENTS} events in {time.time() - started:.1f}s; SIGKILL of the consumer at {killed_at} stored, "
+          f"broker restart at {restarted_at} published ({progress['retries']} publisher retries); "
+          f"lost {lost}, doubled {doubled}")
+    assert (lost, doubled) == (0, 0)
