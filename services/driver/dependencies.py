@@ -182,10 +182,14 @@ class PartnerFuelingConsumer(DependencyProvider):
                 dead.append((properties, body, reject_reason(error)))
                 continue
             rows.setdefault(data["event_id"], data)
+        # BlockingChannel.basic_publish flushes the socket once per message; the channel's
+        # asynchronous implementation only queues the frames, which basic_ack/tx_commit
+        # below then send in one go (same AMQP transaction either way).
+        publish = channel._impl.basic_publish
         for event in self.store(list(rows.values())) if rows else []:
-            channel.basic_publish(EVENTS_EXCHANGE, FUELING_RECORDED, json.dumps(event), EVENT_PROPERTIES)
+            publish(EVENTS_EXCHANGE, FUELING_RECORDED, json.dumps(event), EVENT_PROPERTIES)
         for properties, body, reason in dead:
-            channel.basic_publish("", PARTNER_FUELING_DEAD_QUEUE, body, pika.BasicProperties(
+            publish("", PARTNER_FUELING_DEAD_QUEUE, body, pika.BasicProperties(
                 content_type=properties.content_type, delivery_mode=2,
                 headers={**(properties.headers or {}), REJECT_REASON_HEADER: reason}))
         channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
