@@ -66,7 +66,10 @@ def fast_parse(data) -> dict | None:
             if type(value) is not str or not 0 < len(value) <= limit:
                 return None
             fueling[field] = value
-        fueling["phone"], fueling["registration_number"] = _phone(data["phone"]), _plate(data["registration_number"])
+        phone, plate = data["phone"], data["registration_number"]
+        if type(phone) is not str or type(plate) is not str:
+            return None
+        fueling["phone"], fueling["registration_number"] = _phone(phone), _plate(plate)
         liters = data["liters"]
         if type(liters) not in (int, float):
             return None

@@ -1,0 +1,133 @@
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from shared.errors import ValidationFailed
+from shared.schemas import load
+
+from services.driver import handlers, schemas
+from services.driver.dependencies import fast_parse, parse_partner_message
+from services.driver.exceptions import ConsentRequired
+from services.driver.models import Fueling, LocationPing
+from services.driver.service import DriverService
+
+UTC = dt.timezone.utc
+
+
+def partner_event(**overrides):
+    return {"event_id": str(uuid.uuid4()), "partner": "neste", "phone": "+358401234567",
+            "registration_number": "ABC-123", "product": "Diesel", "company": "Neste", "municipality": "Espoo",
+            "station": "Keilaniemi", "liters": 41.37, "fueled_at": "2026-11-24T08:15:00+02:00", **overrides}
+
+
+VARIANTS = [
+    {}, {"liters": 40}, {"liters": 0.0005}, {"liters": "41.37"}, {"liters": True}, {"liters": -1}, {"liters": 1e9},
+    {"liters": float("nan")}, {"amount_eur": "80.1"}, {"amount_eur": 80.1}, {"amount_eur": "-1"}, {"amount_eur": None},
+    {"phone": "040 123 4567"}, {"phone": "12"}, {"phone": 358401234567}, {"registration_number": "abc123"},
+    {"registration_number": "1234"}, {"event_id": str(uuid.uuid4()).upper()}, {"event_id": "x"},
+    {"fueled_at": "2026-11-24T06:15:00Z"}, {"fueled_at": "2026-11-24T08:15:00"}, {"fueled_at": "yesterday"},
+    {"station": ""}, {"station": "x" * 201}, {"partner": 5}, {"extra": "ignored"},
+]
+
+
+@pytest.mark.parametrize("overrides", VARIANTS)
+def test_fast_path_never_accepts_what_the_schema_rejects_and_agrees_on_values(overrides):
+    data = partner_event(**overrides)
+    fast = fast_parse(data)
+    try:
+        slow = load(schemas.PartnerFueling(), data)
+    except ValidationFailed:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast == slow
+
+
+def test_partner_message_must_name_the_partner_of_its_routing_key():
+    body = json.dumps(partner_event()).encode()
+    assert parse_partner_message(body, "fueling.neste")["liters"] == Decimal("41.370")
+    with pytest.raises(ValidationFailed, match="partner_mismatch"):
+        parse_partner_message(body, "fueling.st1")
+    with pytest.raises(ValidationFailed, match="invalid_json"):
+        parse_partner_message(b"{", "fueling.neste")
+
+
+def consent(person_id, status, hour):
+    return {"person_id": person_id, "purpose": "location_tracking", "status": status,
+            "at": dt.datetime(2026, 11, 24, hour, tzinfo=UTC)}
+
+
+def test_location_needs_consent_and_an_older_event_never_reopens_it(session):
+    person_id = str(uuid.uuid4())
+    ping = {"lat": 60.1, "lon": 24.9, "at": dt.datetime(2026, 11, 24, 10, tzinfo=UTC)}
+    with pytest.raises(ConsentRequired):
+        handlers.add_ping(session, person_id, ping)
+    handlers.apply_consent(session, consent(person_id, "granted", 9))
+    handlers.add_ping(session, person_id, ping)
+    assert handlers.apply_consent(session, {**consent(person_id, "granted", 9), "purpose": "profiling"}) == 0
+    assert handlers.apply_consent(session, consent(person_id, "withdrawn", 12)) == 1
+    handlers.apply_consent(session, consent(person_id, "granted", 11))  # late, older event
+    with pytest.raises(ConsentRequired):
+        handlers.add_ping(session, person_id, ping)
+    assert session.query(LocationPing).count() == 0
+
+
+def stored_fueling(session, **fields):
+    item = load(schemas.PartnerFueling(), partner_event(**fields))
+    fueling = Fueling(**item)
+    session.add(fueling)
+    session.commit()
+    return fueling
+
+
+def test_unmatched_fueling_is_matched_when_person_and_vehicle_appear(session):
+    fueling = stored_fueling(session, phone="+358409999999", registration_number="XYZ-999")
+    person_id, vehicle_id = str(uuid.uuid4()), str(uuid.uuid4())
+    assert handlers.upsert_profile_from_person(session, {"id": person_id, "first_name": "A", "last_name": "B",
+                                                         "email": None, "phone": "+358409999999"}) == []
+    assert fueling.person_id == person_id and fueling.matched_at is None
+    matched = handlers.apply_vehicle_assigned(session, {
+        "vehicle_id": vehicle_id, "registration_number": "XYZ-999", "driver_person_id": person_id,
+        "user_organisation_id": str(uuid.uuid4()), "make": "VW", "model": "Golf"})
+    assert [f.id for f in matched] == [fueling.id]
+    event = handlers.fueling_recorded(matched[0])
+    assert (event["vehicle_id"], event["person_id"], event["liters"], event["amount_eur"]) == (
+        vehicle_id, person_id, "41.370", None)
+
+
+def test_vehicle_summary_export_and_idempotent_erasure(session):
+    person_id, vehicle_id, org = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    service = worker_factory(DriverService, db=session)
+    service.on_person_created({"id": person_id, "first_name": "Liisa", "last_name": "V", "email": "l@example.fi",
+                               "phone": "+358401111111"})
+    service.on_vehicle_assigned({"vehicle_id": vehicle_id, "registration_number": "ERA-123",
+                                 "driver_person_id": person_id, "user_organisation_id": org})
+    service.on_consent_changed({**consent(person_id, "granted", 9), "at": "2026-11-24T09:00:00+00:00",
+                                "source": "app"})
+    service.log_trip(person_id, None, {"date": "2026-05-01", "odometer_start": 10, "odometer_end": 25,
+                                       "trip_type": "private", "start_point": "A", "end_point": "B"})
+    service.add_location(person_id, {"lat": 1, "lon": 2, "at": "2026-11-24T10:00:00+00:00"})
+    stored_fueling(session, phone="+358401111111", registration_number="ERA-123")
+    handlers.match_pending(session, phones=["+358401111111"])
+    session.commit()
+
+    summary = service.vehicle_summary(vehicle_id)
+    assert summary["trips"] == {"count": 1, "work_km": 0, "private_km": 15, "last_date": "2026-05-01"}
+    assert len(summary["latest_fuelings"]) == 1
+
+    export = service.export_person(person_id)
+    assert {section["role"] for section in export.values()} == {"controller", "processor"}
+    assert export["profile"]["data"]["phone"] == "+358401111111" and len(export["location"]["items"]) == 1
+
+    first = service.erase_person(person_id)
+    second = service.erase_person(person_id)
+    assert first == second
+    assert {r["held_for"] for r in first["retained"]} == {org}
+    after = service.export_person(person_id)
+    assert after["profile"]["data"]["phone"] is None and after["location"]["items"] == []
+    assert after["fuelings"]["items"][0]["vehicle_id"] == vehicle_id
+    assert "+358401111111" not in json.dumps(after)
