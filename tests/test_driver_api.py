@@ -127,15 +127,18 @@ class TestDrivingLog:
 class TestWashes:
     def test_booking_needs_the_add_on(self, make_driver):
         _, vehicle, client, me = make_driver()
-        booked = client.post("/me/washes", json={"wash_at": "2026-12-01T10:00:00+02:00", "wash": "Premium",
+        booked = client.post("/me/washes", json={"wash_at": "2099-12-01T10:00:00+02:00", "wash": "Premium",
                                                  "place": "Pesula Oy, Vantaa"})
         assert booked.status_code == 201, booked.text
         assert (booked.json()["registration_number"], booked.json()["phone"]) == (
             vehicle["registration_number"], me["phone"])
         assert [w["id"] for w in client.get("/me/washes").json()["items"]] == [booked.json()["id"]]
+        past = client.post("/me/washes", json={"wash_at": "2020-01-01T10:00:00+02:00", "wash": "Premium",
+                                               "place": "X"})
+        assert past.status_code == 400 and "wash_at" in past.json()["details"]
 
         _, _, other, _ = make_driver(add_ons=("maintenance",))
-        refused = other.post("/me/washes", json={"wash_at": "2026-12-01T10:00:00+02:00", "wash": "Basic",
+        refused = other.post("/me/washes", json={"wash_at": "2099-12-01T10:00:00+02:00", "wash": "Basic",
                                                  "place": "X"})
         assert refused.status_code == 409 and refused.json()["error"] == "celebration_wash_not_included"
         assert other.post("/me/washes", json={"wash": "Basic"}).status_code == 400

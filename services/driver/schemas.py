@@ -1,5 +1,8 @@
-from marshmallow import EXCLUDE, ValidationError, fields, validate, validates_schema
+from decimal import Decimal
 
+from marshmallow import EXCLUDE, ValidationError, fields, validate, validates, validates_schema
+
+from shared.db import utcnow
 from shared.schemas import Id, Money, Phone, RegistrationNumber, StrictSchema
 
 
@@ -149,6 +152,11 @@ class WashCreate(StrictSchema):
     place = fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = Phone(load_default=None)
 
+    @validates("wash_at")
+    def in_future(self, value, **kwargs):
+        if value <= utcnow():
+            raise ValidationError("Must be in the future.")
+
 
 class Wash(StrictSchema):
     id = fields.String()
@@ -186,7 +194,8 @@ class PartnerFueling(_Event):
     station = fields.String(required=True, validate=validate.Length(min=1, max=200))
     liters = fields.Decimal(required=True, places=3, allow_nan=False,
                             validate=validate.Range(min=0, max=100000, min_inclusive=False))
-    amount_eur = Money(load_default=None, allow_none=True)
+    amount_eur = Money(load_default=None, allow_none=True,
+                       validate=validate.Range(min=Decimal("0"), max=Decimal("9999999999.99")))
     fueled_at = fields.AwareDateTime(required=True)
 
 
