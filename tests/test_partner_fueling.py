@@ -1,6 +1,9 @@
 """Partner fueling through the real broker: a partner user made with the partner command
 publishes with the partner CLI's publisher; results are read back over HTTP."""
 import json
+import os
+import subprocess
+import sys
 import urllib.parse
 import uuid
 
@@ -170,3 +173,31 @@ class TestPartnerFueling:
         assert "registration_number" in reasons["bad_plate"] and "liters" in reasons["negative_liters"]
         assert "fueled_at" in reasons["naive_fueled_at"] and reasons["other_partner_in_body"].startswith(
             "partner_mismatch")
+
+
+def test_partner_commands_end_to_end(stack, make_driver):
+    """The operator's command creates the user; the partner's CLI publishes JSON lines with it."""
+    name = f"cli{uuid.uuid4().hex[:6]}"
+    vhost = urllib.parse.unquote(urllib.parse.urlparse(stack.amqp_uri).path[1:])
+    env = {**os.environ, "AMQP_URI": stack.amqp_uri}
+    made = subprocess.run([sys.executable, "-m", "services.driver.partner.broker_user", name, "--vhost", vhost],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert made.returncode == 0, made.stderr
+    uri = made.stdout.strip()
+    try:
+        _, vehicle, client, me = make_driver()
+        lines = [json.dumps(fueling(partner=name, phone=me["phone"], registration_number=vehicle["registration_number"],
+                                    liters=12.5)) for _ in range(3)]
+        sent = subprocess.run([sys.executable, "-m", "services.driver.partner.publish", "--uri", uri, "--partner", name],
+                              input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=30)
+        assert sent.returncode == 0 and "3 events published and confirmed" in sent.stderr, sent.stderr
+        stored = wait_for(lambda: len(my_fuelings(client)) == 3 and my_fuelings(client), timeout=15)
+        assert {f["liters"] for f in stored} == {"12.500"}
+        wrong_key = subprocess.run([sys.executable, "-m", "services.driver.partner.publish", "--uri", uri,
+                                    "--partner", "someone-else"], input=lines[0] + "\n", capture_output=True,
+                                   text=True, timeout=30)
+        assert wrong_key.returncode == 1 and "not confirmed" in wrong_key.stderr
+    finally:
+        api = urllib.parse.urlparse(rabbit_api_uri())
+        requests.delete(f"{api.scheme}://{api.hostname}:{api.port}/api/users/partner-{name}",
+                        auth=(api.username, api.password), timeout=10)
