@@ -21,6 +21,7 @@ from nameko import config as nameko_config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from shared import config, validators
@@ -100,6 +101,9 @@ def parse_partner_message(body: bytes, routing_key: str) -> dict:
             fueling = load(PARTNER_SCHEMA, data)
         except ValidationFailed as error:
             raise ValidationFailed("invalid_fields", error.details) from None
+    nul = [field for field, value in fueling.items() if isinstance(value, str) and "\x00" in value]
+    if nul:
+        raise ValidationFailed("invalid_fields", {field: ["NUL characters are not allowed."] for field in nul})
     if routing_key != f"fueling.{fueling['partner']}":
         raise ValidationFailed("partner_mismatch", {"partner": [f"Does not match the routing key {routing_key!r}."]})
     return fueling
@@ -184,12 +188,13 @@ class PartnerFuelingConsumer(DependencyProvider):
             except ValidationFailed as error:
                 dead.append((properties, body, reject_reason(error)))
                 continue
-            rows.setdefault(data["event_id"], data)
+            rows.setdefault(data["event_id"], (data, properties, body))
+        events = self.store_isolating(rows, dead) if rows else []
         # BlockingChannel.basic_publish flushes the socket once per message; the channel's
         # asynchronous implementation only queues the frames, which basic_ack/tx_commit
         # below then send in one go (same AMQP transaction either way).
         publish = channel._impl.basic_publish
-        for event in self.store(list(rows.values())) if rows else []:
+        for event in events:
             publish(EVENTS_EXCHANGE, FUELING_RECORDED, json.dumps(event), EVENT_PROPERTIES)
         for properties, body, reason in dead:
             publish("", PARTNER_FUELING_DEAD_QUEUE, body, pika.BasicProperties(
@@ -199,6 +204,21 @@ class PartnerFuelingConsumer(DependencyProvider):
         channel.tx_commit()
         if dead:
             log.warning("partner_fueling.dead_lettered", count=len(dead))
+
+    def store_isolating(self, rows, dead) -> list[dict]:
+        """Store the batch; if the database refuses it for its content (not for being
+        unavailable), store message by message and dead-letter the ones it refuses."""
+        try:
+            return self.store([data for data, _, _ in rows.values()])
+        except (DataError, IntegrityError):
+            log.warning("partner_fueling.batch_refused", size=len(rows))
+        events = []
+        for data, properties, body in rows.values():
+            try:
+                events += self.store([data])
+            except (DataError, IntegrityError) as exc:
+                dead.append((properties, body, f"storage_error: {type(exc).__name__}"))
+        return events
 
     def store(self, items) -> list[dict]:
         """Insert the batch (duplicates ignored) and commit; the fueling_recorded payloads of

@@ -3,11 +3,17 @@ import json
 import uuid
 from decimal import Decimal
 
+import pika
 import pytest
 from nameko.testing.services import worker_factory
+from sqlalchemy import text
 
 from shared.errors import ValidationFailed
+from shared.messaging import (PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE, REJECT_REASON_HEADER,
+                              declare_topology)
 from shared.schemas import load
+from shared.testing import TEST_SECRETS
+from shared.waiting import wait_for
 
 from services.driver import handlers, schemas
 from services.driver.dependencies import fast_parse, parse_partner_message
@@ -52,6 +58,8 @@ def test_partner_message_must_name_the_partner_of_its_routing_key():
     assert parse_partner_message(body, "fueling.neste")["liters"] == Decimal("41.370")
     with pytest.raises(ValidationFailed, match="partner_mismatch"):
         parse_partner_message(body, "fueling.st1")
+    with pytest.raises(ValidationFailed, match="invalid_fields"):
+        parse_partner_message(json.dumps(partner_event(station="a\x00b")).encode(), "fueling.neste")
     with pytest.raises(ValidationFailed, match="invalid_json"):
         parse_partner_message(b"{", "fueling.neste")
 
@@ -131,3 +139,30 @@ def test_vehicle_summary_export_and_idempotent_erasure(session):
     assert after["profile"]["data"]["phone"] is None and after["location"]["items"] == []
     assert after["fuelings"]["items"][0]["vehicle_id"] == vehicle_id
     assert "+358401111111" not in json.dumps(after)
+
+
+def test_consumer_dead_letters_a_message_the_database_refuses_and_stores_the_rest(
+        db_session_factory, vhost_uri, container_factory, monkeypatch):
+    driver_db = db_session_factory("driver")
+    driver_db.execute(text("CREATE TRIGGER poison BEFORE INSERT ON fuelings WHEN NEW.station = 'poison' "
+                           "BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+    driver_db.commit()
+    monkeypatch.setenv("DRIVER_DATABASE_URL", str(driver_db.get_bind().url))
+    declare_topology(vhost_uri)
+    good = [partner_event() for _ in range(5)]
+    bodies = [json.dumps(e) for e in good[:2]] + [json.dumps(partner_event(station="poison"))] + \
+        [json.dumps(e) for e in good[2:]]
+    connection = pika.BlockingConnection(pika.URLParameters(vhost_uri))
+    channel = connection.channel()
+    for body in bodies:
+        channel.basic_publish(PARTNER_FUELING_EXCHANGE, "fueling.neste", body, pika.BasicProperties(delivery_mode=2))
+    container_factory(DriverService, {"AMQP_URI": vhost_uri, **TEST_SECRETS}).start()
+
+    def dead_letter():
+        method, properties, body = channel.basic_get(PARTNER_FUELING_DEAD_QUEUE, auto_ack=True)
+        return method and (properties.headers[REJECT_REASON_HEADER], body)
+    reason, body = wait_for(dead_letter, timeout=10)
+    assert reason == "storage_error: IntegrityError" and b"poison" in body
+    driver_db.expire_all()
+    assert {f.event_id for f in driver_db.query(Fueling)} == {e["event_id"] for e in good}
+    connection.close()
