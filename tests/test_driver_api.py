@@ -3,12 +3,14 @@ washes, tire storage, location consent. Fleet and marketing events are published
 stack's vhost the way those services publish them."""
 import csv
 import io
+import json
 import uuid
 
+import pika
 import pytest
 from nameko.standalone.events import event_dispatcher
 
-from shared.messaging import CONSENT_CHANGED, CONTRACT_CHANGED, VEHICLE_ASSIGNED
+from shared.messaging import CONSENT_CHANGED, CONTRACT_CHANGED, TRIP_LOGGED, VEHICLE_ASSIGNED
 from shared.waiting import wait_for
 
 
@@ -52,6 +54,23 @@ def make_driver(make_person, make_user, publish):
     return make
 
 
+@pytest.fixture
+def trip_events(stack):
+    """driver.trip_logged events published on the stack's vhost from now on."""
+    connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
+    channel = connection.channel()
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, "driver.events", TRIP_LOGGED)
+    received = []
+
+    def read():
+        while (message := channel.basic_get(queue, auto_ack=True))[0] is not None:
+            received.append(json.loads(message[2]))
+        return received
+    yield read
+    connection.close()
+
+
 def trip(**overrides):
     return {"date": "2026-03-02", "odometer_start": 1000, "odometer_end": 1042, "trip_type": "work",
             "start_point": "Helsinki", "end_point": "Espoo", "purpose": "Customer visit", **overrides}
@@ -76,11 +95,14 @@ class TestProfile:
 
 
 class TestDrivingLog:
-    def test_log_continuity_summary_and_tax_csv(self, make_driver):
-        _, vehicle, client, _ = make_driver()
+    def test_log_continuity_summary_and_tax_csv(self, make_driver, trip_events):
+        person, vehicle, client, _ = make_driver()
         first = client.post("/me/trips", json=trip())
         assert first.status_code == 201, first.text
         assert first.json()["km"] == 42 and first.json()["vehicle_id"] == vehicle["vehicle_id"]
+        logged = wait_for(lambda: [e for e in trip_events() if e["trip_id"] == first.json()["id"]], timeout=10)
+        assert logged == [{"trip_id": first.json()["id"], "vehicle_id": vehicle["vehicle_id"],
+                           "person_id": person["id"], "date": "2026-03-02", "odometer_end": 1042}]
         private = client.post("/me/trips", json=trip(odometer_start=1042, odometer_end=1100, trip_type="private",
                                                      purpose=None))
         assert private.status_code == 201, private.text
