@@ -1,3 +1,4 @@
+import datetime as dt
 from decimal import Decimal
 
 from marshmallow import EXCLUDE, ValidationError, fields, validate, validates, validates_schema
@@ -52,7 +53,7 @@ class ConsentChangedEvent(_Event):
     person_id = Id(required=True)
     purpose = fields.String(required=True)
     status = fields.String(required=True)
-    at = fields.AwareDateTime(required=True, default_timezone=None)
+    at = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
 
 
 class Me(StrictSchema):
