@@ -4,8 +4,9 @@ import datetime as dt
 import io
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.db import paginate, utcnow
+from shared.db import new_id, paginate, utcnow
 
 from services.driver.exceptions import (ConsentRequired, NoVehicle, OdometerGap, ProfileNotFound,
                                         WashNotIncluded)
@@ -15,6 +16,7 @@ from services.driver.models import (DriverProfile, Fueling, LocationConsent, Loc
 CELEBRATION_WASH = "celebration_wash"
 LOCATION_TRACKING = "location_tracking"
 TRIP_TYPE_FI = {"work": "työajo", "private": "yksityisajo"}
+FUELINGS = Fueling.__table__
 
 
 # --- read models -------------------------------------------------------------------
@@ -286,6 +288,29 @@ def fueling_recorded(values) -> dict:
     amount = get("amount_eur")
     return {"fueling_id": get("id"), **{name: get(name) for name in EVENT_FIELDS}, "liters": str(get("liters")),
             "amount_eur": None if amount is None else str(amount), "fueled_at": get("fueled_at").isoformat()}
+
+
+def store_fuelings(session, items) -> list[dict]:
+    """Insert validated partner fuelings (an event_id already stored is ignored) and commit;
+    return the fueling_recorded payloads of the batch's matched fuelings, including those
+    stored by an earlier delivery of the same event (consumers are idempotent)."""
+    now = utcnow()
+    persons, vehicles = resolve(session, [i["phone"] for i in items], [i["registration_number"] for i in items])
+    values = []
+    for item in items:
+        person_id, vehicle_id = persons.get(item["phone"]), vehicles.get(item["registration_number"])
+        values.append({**item, "id": new_id(), "received_at": now, "person_id": person_id,
+                       "vehicle_id": vehicle_id, "matched_at": now if person_id and vehicle_id else None})
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(FUELINGS)
+    inserted = set(session.scalars(insert.on_conflict_do_nothing(index_elements=["event_id"])
+                                   .returning(FUELINGS.c.event_id), values).all())
+    session.commit()
+    events = [fueling_recorded(v) for v in values if v["event_id"] in inserted and v["matched_at"]]
+    redelivered = [v["event_id"] for v in values if v["event_id"] not in inserted]
+    if redelivered:
+        events += [fueling_recorded(row) for row in session.scalars(select(Fueling).where(
+            Fueling.event_id.in_(redelivered), Fueling.matched_at.is_not(None)))]
+    return events
 
 
 def list_fuelings(session, limit, cursor, person_id=None, vehicle_id=None):

@@ -16,7 +16,7 @@ from shared.testing import TEST_SECRETS
 from shared.waiting import wait_for
 
 from services.driver import handlers, schemas
-from services.driver.dependencies import fast_parse, parse_partner_message
+from services.driver.schemas import fast_parse, parse_partner_message
 from services.driver.exceptions import ConsentRequired
 from services.driver.models import Fueling, LocationPing
 from services.driver.service import DriverService
