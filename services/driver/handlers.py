@@ -1,10 +1,12 @@
 """Driver use cases: plain functions over a Session. Each commits what it changes."""
 import csv
 import datetime as dt
+import functools
 import io
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from shared.db import new_id, paginate, utcnow
 
@@ -21,6 +23,21 @@ FUELINGS = Fueling.__table__
 
 # --- read models -------------------------------------------------------------------
 
+def retry_on_conflict(apply):
+    """Read-model upserts: two events creating the same row at once (e.g. vehicle_assigned
+    and contract_changed handled by two workers) collide on the primary key; the loser
+    rolls back and applies again over the winner's row."""
+    @functools.wraps(apply)
+    def wrapper(session, data):
+        try:
+            return apply(session, data)
+        except IntegrityError:
+            session.rollback()
+            return apply(session, data)
+    return wrapper
+
+
+@retry_on_conflict
 def upsert_profile_from_person(session, person) -> list[Fueling]:
     """Idempotent; returns fuelings this person's phone newly matched."""
     profile = session.get(DriverProfile, person["id"]) or DriverProfile(person_id=person["id"])
@@ -42,6 +59,7 @@ def _vehicle(session, vehicle_id) -> Vehicle:
     return vehicle
 
 
+@retry_on_conflict
 def apply_vehicle_assigned(session, data) -> list[Fueling]:
     vehicle = _vehicle(session, data["vehicle_id"])
     for field in ("registration_number", "driver_person_id", "user_organisation_id", "make", "model"):
@@ -52,6 +70,7 @@ def apply_vehicle_assigned(session, data) -> list[Fueling]:
     return matched
 
 
+@retry_on_conflict
 def apply_contract_changed(session, data) -> list[Fueling]:
     vehicle = _vehicle(session, data["vehicle_id"])
     if data["registration_number"]:
@@ -210,6 +229,7 @@ def list_washes(session, person_id, limit, cursor):
 
 # --- location ----------------------------------------------------------------------
 
+@retry_on_conflict
 def apply_consent(session, data) -> int:
     """Keeps the latest location_tracking consent; purges the pings unless granted.
     Returns how many pings were purged."""
