@@ -43,7 +43,7 @@ class PartnerFuelingConsumer(DependencyProvider):
         self.thread = None
 
     def setup(self):
-        self.batch_size = self.batch_size or int(config.env("DRIVER_PARTNER_BATCH", "500"))
+        self.batch_size = self.batch_size or int(config.env("DRIVER_PARTNER_BATCH", "1000"))
         self.uri = nameko_config.get("AMQP_URI", config.amqp_uri())
         self.engine = make_engine(config.database_url(self.container.service_name))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
