@@ -7,11 +7,13 @@ from gateway.routes.docs import DocsRoutes
 from gateway.routes.driver import DriverRoutes
 from gateway.routes.health import HealthRoutes
 from gateway.routes.identity import IdentityRoutes
+from gateway.routes.lifecycle import LifecycleRoutes
+from gateway.routes.marketing import MarketingRoutes
 
 configure("gateway")
 
 
-class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, DriverRoutes):
+class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, DriverRoutes, MarketingRoutes, LifecycleRoutes):
     """The only HTTP entry (SPEC §5); routes live in gateway/routes/, one mixin per domain."""
     name = "gateway"
     rpc = Rpc()

@@ -36,6 +36,9 @@ SUBSCRIPTIONS = [
     ("fleet", CONTRACT_CHANGED, "driver", "on_contract_changed"),
     ("marketing", CONSENT_CHANGED, "driver", "on_consent_changed"),
     ("gateway", REQUEST_LOGGED, "identity", "on_request_logged"),
+    ("identity", PERSON_CREATED, "marketing", "on_person_created"),
+    ("identity", PERSON_UPDATED, "marketing", "on_person_updated"),
+    ("identity", PERSON_ERASED, "marketing", "on_person_erased"),
 ]
 
 # Partner fueling (SPEC §4)
