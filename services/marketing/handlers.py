@@ -164,16 +164,21 @@ def erase_person(session, person_id) -> dict:
     """Anonymise the contact, drop attendance, withdraw every granted consent (the person is
     never contacted again); the consent history stays as proof. Idempotent. Returns the report
     and the consents it withdrew (to broadcast)."""
-    contact = session.get(Contact, person_id)
-    if contact is None:
-        contact = Contact(person_id=person_id)
-        session.add(contact)
-    if contact.erased_at is None:
-        for field in ("first_name", "last_name", "email", "phone", "position", "company"):
-            setattr(contact, field, None)
-        contact.erased_at = utcnow()
-    session.execute(delete(Attendance).where(Attendance.person_id == person_id))
-    session.commit()
+    for _ in range(2):
+        contact = session.get(Contact, person_id)
+        if contact is None:
+            contact = Contact(person_id=person_id)
+            session.add(contact)
+        if contact.erased_at is None:
+            for field in ("first_name", "last_name", "email", "phone", "position", "company"):
+                setattr(contact, field, None)
+            contact.erased_at = utcnow()
+        session.execute(delete(Attendance).where(Attendance.person_id == person_id))
+        try:
+            session.commit()
+            break
+        except IntegrityError:  # the event handler and the gateway's call raced to insert it
+            session.rollback()
     withdrawn = []
     granted = session.scalars(select(Consent.purpose).where(Consent.person_id == person_id,
                                                             Consent.status == "granted")).all()
