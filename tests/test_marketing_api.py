@@ -86,6 +86,10 @@ def test_consent_routes_refuse_unknown_persons_and_bad_input(admin):
     assert admin.put(f"/consents/{unknown}/profiling", json={"status": "granted", "source": "x"}).status_code == 404
     assert admin.get("/marketing/audience", params={"channel": "pigeon"}).json()["details"].keys() == {"channel"}
     assert admin.get("/marketing/audience").status_code == 400
+    assert admin.get("/consents/not-a-uuid").status_code == 404
+    assert admin.get(f"/marketing/contacts/{'x' * 80}").status_code == 404
+    assert admin.get(f"/marketing/events/{'x' * 80}").status_code == 404
+    assert admin.put(f"/consents/{unknown}/profiling", data="status=granted").status_code == 415
 
 
 def test_profiling_events_and_attendance(admin, make_person):
