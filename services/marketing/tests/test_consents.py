@@ -119,3 +119,19 @@ def test_service_dispatches_every_change_and_validates(session):
         service.set_consent(pid, "profiling", {"status": "maybe", "extra": 1})
     assert set(err.value.details) == {"status", "source", "extra"}
     assert len(events) == 1
+
+
+def test_person_erased_event_withdraws_and_broadcasts_once(session):
+    events = []
+    service = worker_factory(MarketingService, db=session, actor=STAFF,
+                             dispatch=lambda name, payload: events.append((name, payload)))
+    pid = person(session)
+    service.set_consent(pid, "location_tracking", {"status": "granted", "source": "app"})
+    payload = {"person_id": pid, "erased_at": "2026-11-24T12:00:00+00:00"}
+    service.on_person_erased(payload)
+    service.on_person_erased(payload)
+    assert [(e[1]["purpose"], e[1]["status"], e[1]["source"]) for e in events] == [
+        ("location_tracking", "granted", "app"), ("location_tracking", "withdrawn", "erasure")]
+    exported = service.export_person(pid)
+    assert exported["role"] == "controller" and exported["contact"]["email"] is None
+    assert [r["status"] for r in exported["consent_history"]] == ["granted", "withdrawn"]
