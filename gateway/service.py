@@ -5,6 +5,7 @@ from gateway.auth import Auth
 from gateway.dependencies import Rpc
 from gateway.routes.docs import DocsRoutes
 from gateway.routes.driver import DriverRoutes
+from gateway.routes.fleet import FleetRoutes
 from gateway.routes.health import HealthRoutes
 from gateway.routes.identity import IdentityRoutes
 from gateway.routes.lifecycle import LifecycleRoutes
@@ -13,7 +14,8 @@ from gateway.routes.marketing import MarketingRoutes
 configure("gateway")
 
 
-class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, DriverRoutes, MarketingRoutes, LifecycleRoutes):
+class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, FleetRoutes, DriverRoutes, MarketingRoutes,
+                     LifecycleRoutes):
     """The only HTTP entry (SPEC §5); routes live in gateway/routes/, one mixin per domain."""
     name = "gateway"
     rpc = Rpc()

@@ -39,6 +39,9 @@ SUBSCRIPTIONS = [
     ("identity", PERSON_CREATED, "marketing", "on_person_created"),
     ("identity", PERSON_UPDATED, "marketing", "on_person_updated"),
     ("identity", PERSON_ERASED, "marketing", "on_person_erased"),
+    ("driver", FUELING_RECORDED, "fleet", "on_fueling_recorded"),
+    ("driver", TRIP_LOGGED, "fleet", "on_trip_logged"),
+    ("identity", PERSON_ERASED, "fleet", "on_person_erased"),
 ]
 
 # Partner fueling (SPEC §4)

@@ -1,1 +1,437 @@
-from shared.schemas import StrictSchema  # noqa: F401
+import datetime as dt
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from shared.schemas import Id, Money, Phone, PostalCode, RegistrationNumber, StrictSchema, Vin
+
+from services.fleet.models import (CONTRACT_STATUSES, ODOMETER_SOURCES, POWER_SOURCES, SERVICE_EVENT_KINDS,
+                                   VEHICLE_CLASSES, VEHICLE_STATUSES)
+
+Text = fields.String
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
+KM = validate.Range(min=0, max=5_000_000)
+
+
+def _name(length=100, **kwargs):
+    return Text(validate=validate.Length(min=1, max=length), **kwargs)
+
+
+def _optional(length=200):
+    return Text(validate=validate.Length(max=length), allow_none=True)
+
+
+# vehicles
+class VehicleCreate(StrictSchema):
+    registration_number = RegistrationNumber(required=True)
+    vin = Vin(required=True)
+    make = _name(required=True)
+    model = _name(required=True)
+    first_registration_date = fields.Date(allow_none=True)
+    vehicle_class = Text(required=True, validate=validate.OneOf(VEHICLE_CLASSES))
+    power_source = Text(required=True, validate=validate.OneOf(POWER_SOURCES))
+    co2_g_per_km = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2000))
+    registration_certificate = _optional()
+    user_organisation_id = Id(required=True)
+    cost_center = _optional(100)
+    driver_person_id = Id(allow_none=True)
+    status = Text(validate=validate.OneOf(VEHICLE_STATUSES))
+
+
+class VehicleUpdate(VehicleCreate):
+    """Every field optional (PATCH); a driver, organisation or cost center change is kept in history."""
+
+
+class Vehicle(StrictSchema):
+    id = Text()
+    registration_number = Text()
+    vin = Text()
+    make = Text()
+    model = Text()
+    first_registration_date = fields.Date(allow_none=True)
+    vehicle_class = Text()
+    power_source = Text()
+    co2_g_per_km = fields.Integer(allow_none=True)
+    registration_certificate = Text(allow_none=True)
+    user_organisation_id = Text()
+    cost_center = Text(allow_none=True)
+    driver_person_id = Text(allow_none=True)
+    status = Text()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class VehicleFilter(StrictSchema):
+    status = Text(validate=validate.OneOf(VEHICLE_STATUSES))
+    cost_center = Text()
+    driver_person_id = Id()
+    user_organisation_id = Id()
+    vehicle_class = Text(validate=validate.OneOf(VEHICLE_CLASSES))
+    power_source = Text(validate=validate.OneOf(POWER_SOURCES))
+    registration_number = RegistrationNumber()
+    contract_ends_before = fields.Date()
+
+
+class Assignment(StrictSchema):
+    id = Text()
+    vehicle_id = Text()
+    driver_person_id = Text(allow_none=True)
+    user_organisation_id = Text()
+    cost_center = Text(allow_none=True)
+    changed_at = fields.DateTime()
+    changed_by = Text(allow_none=True)
+
+
+class VehicleAssignedEvent(Schema):
+    vehicle_id = Text(attribute="id")
+    registration_number = Text()
+    driver_person_id = Text(allow_none=True)
+    previous_driver_person_id = Text(allow_none=True)
+    user_organisation_id = Text()
+    make = Text()
+    model = Text()
+    power_source = Text()
+    co2_g_per_km = fields.Integer(allow_none=True)
+    status = Text()
+
+
+# contracts
+class _ContractFields(StrictSchema):
+    contract_type = _name(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date()
+    length_months = fields.Integer(required=True, validate=validate.Range(min=1, max=120))
+    residual_value = Money(load_default=None)
+    lease_rent = Money(required=True)
+    maintenance_budget = Money()
+    account_fee = Money()
+    included_km = fields.Integer(required=True, validate=KM)
+    start_km = fields.Integer(validate=KM)
+    replacement_car = fields.Boolean()
+    replacement_car_class = _optional(50)
+    financing_company = _optional()
+    insurance_company = _optional()
+    insurance_deductible = Money(allow_none=True)
+    notes = Text(validate=validate.Length(max=4000), allow_none=True)
+    add_on_services = fields.List(_name(100), validate=validate.Length(max=20))
+
+    @validates_schema
+    def _dates(self, data, **kwargs):
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            raise ValidationError("Must not be before starts_on.", "ends_on")
+
+
+class ContractCreate(_ContractFields):
+    vehicle_id = Id(required=True)
+    customer_id = Id(required=True)
+    status = Text(validate=validate.OneOf(CONTRACT_STATUSES[:2]))
+
+
+class ContractUpdate(_ContractFields):
+    """PATCH: any field; `status` moves along the state machine (illegal → 409)."""
+    status = Text(validate=validate.OneOf(CONTRACT_STATUSES))
+
+
+class Contract(StrictSchema):
+    id = Text()
+    vehicle_id = Text()
+    registration_number = Text(attribute="vehicle.registration_number")
+    user_organisation_id = Text(attribute="vehicle.user_organisation_id")
+    customer_id = Text()
+    contract_type = Text()
+    status = Text()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    length_months = fields.Integer()
+    remaining_months = fields.Integer()
+    residual_value = Money(allow_none=True)
+    lease_rent = Money()
+    maintenance_budget = Money()
+    account_fee = Money()
+    monthly_total = Money()
+    included_km = fields.Integer()
+    start_km = fields.Integer()
+    replacement_car = fields.Boolean()
+    replacement_car_class = Text(allow_none=True)
+    financing_company = Text(allow_none=True)
+    insurance_company = Text(allow_none=True)
+    insurance_deductible = Money(allow_none=True)
+    notes = Text(allow_none=True)
+    add_on_services = fields.List(Text())
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ContractFilter(StrictSchema):
+    status = Text(validate=validate.OneOf(CONTRACT_STATUSES))
+    vehicle_id = Id()
+    customer_id = Id()
+    cost_center = Text()
+    driver_person_id = Id()
+    ends_before = fields.Date()
+
+
+class ContractChangedEvent(Schema):
+    contract_id = Text(attribute="id")
+    vehicle_id = Text()
+    registration_number = Text(attribute="vehicle.registration_number")
+    driver_person_id = Text(attribute="vehicle.driver_person_id", allow_none=True)
+    customer_id = Text()
+    status = Text()
+    contract_type = Text()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    length_months = fields.Integer()
+    add_on_services = fields.List(Text())
+    included_km = fields.Integer()
+    start_km = fields.Integer()
+
+
+class BillableContract(Schema):
+    contract_id = Text(attribute="id")
+    customer_id = Text()
+    vehicle_id = Text()
+    registration_number = Text(attribute="vehicle.registration_number")
+    contract_type = Text()
+    lease_rent = Money()
+    maintenance_budget = Money()
+    account_fee = Money()
+    monthly_total = Money()
+    add_on_services = fields.List(Text())
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+
+
+class BillingPeriod(StrictSchema):
+    period = Text(required=True, validate=MONTH)
+
+
+# dealerships and deliveries
+class DealershipCreate(StrictSchema):
+    name = _name(200, required=True)
+    street_address = _optional()
+    postal_code = PostalCode(allow_none=True)
+    city = _optional(100)
+    seller_name = _optional()
+    phone = Phone(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+
+
+class DealershipUpdate(DealershipCreate):
+    pass
+
+
+class Dealership(StrictSchema):
+    id = Text()
+    name = Text()
+    street_address = Text(allow_none=True)
+    postal_code = Text(allow_none=True)
+    city = Text(allow_none=True)
+    seller_name = Text(allow_none=True)
+    phone = Text(allow_none=True)
+    email = Text(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class DeliveryCreate(StrictSchema):
+    vehicle_id = Id(required=True)
+    contract_id = Id(allow_none=True)
+    dealership_id = Id(allow_none=True)
+    order_number = _optional(100)
+    order_info = Text(validate=validate.Length(max=4000), allow_none=True)
+    ordered_on = fields.Date(allow_none=True)
+    estimated_delivery_on = fields.Date(allow_none=True)
+    confirmed_delivery_on = fields.Date(allow_none=True)
+
+
+class DeliveryUpdate(StrictSchema):
+    dealership_id = Id(allow_none=True)
+    order_number = _optional(100)
+    order_info = Text(validate=validate.Length(max=4000), allow_none=True)
+    ordered_on = fields.Date(allow_none=True)
+    estimated_delivery_on = fields.Date(allow_none=True)
+    confirmed_delivery_on = fields.Date(allow_none=True)
+    delivered_on = fields.Date(allow_none=True)
+
+
+class Delivery(StrictSchema):
+    id = Text()
+    vehicle_id = Text()
+    registration_number = Text(attribute="vehicle.registration_number")
+    user_organisation_id = Text(attribute="vehicle.user_organisation_id")
+    contract_id = Text(allow_none=True)
+    dealership_id = Text(allow_none=True)
+    order_number = Text(allow_none=True)
+    order_info = Text(allow_none=True)
+    ordered_on = fields.Date(allow_none=True)
+    estimated_delivery_on = fields.Date(allow_none=True)
+    confirmed_delivery_on = fields.Date(allow_none=True)
+    delivered_on = fields.Date(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class DeliveryFilter(StrictSchema):
+    pending = fields.Boolean()
+    dealership_id = Id()
+
+
+# usage
+class OdometerCreate(StrictSchema):
+    km = fields.Integer(required=True, validate=KM)
+    read_on = fields.Date(required=True)
+    source = Text(required=True, validate=validate.OneOf(ODOMETER_SOURCES))
+
+
+class OdometerReading(StrictSchema):
+    id = Text()
+    vehicle_id = Text()
+    km = fields.Integer()
+    read_on = fields.Date()
+    source = Text()
+    created_at = fields.DateTime()
+
+
+class ServiceEventCreate(StrictSchema):
+    occurred_on = fields.Date(required=True)
+    kind = Text(required=True, validate=validate.OneOf(SERVICE_EVENT_KINDS))
+    place_name = _optional()
+    km = fields.Integer(allow_none=True, validate=KM)
+    description = Text(validate=validate.Length(max=4000), allow_none=True)
+
+
+class ServiceEvent(StrictSchema):
+    id = Text()
+    vehicle_id = Text()
+    occurred_on = fields.Date()
+    kind = Text()
+    place_name = Text(allow_none=True)
+    km = fields.Integer(allow_none=True)
+    description = Text(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class NoFilter(StrictSchema):
+    pass
+
+
+class _Event(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class FuelingRecordedEvent(_Event):
+    fueling_id = Id(required=True)
+    event_id = Id(allow_none=True, load_default=None)
+    vehicle_id = Id(required=True)
+    person_id = Id(allow_none=True, load_default=None)
+    product = Text(allow_none=True, load_default=None)
+    company = Text(allow_none=True, load_default=None)
+    municipality = Text(allow_none=True, load_default=None)
+    station = Text(allow_none=True, load_default=None)
+    liters = fields.Decimal(required=True, places=2)
+    amount_eur = fields.Decimal(allow_none=True, load_default=None, places=2)
+    fueled_at = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
+
+
+class TripLoggedEvent(_Event):
+    trip_id = Id(required=True)
+    vehicle_id = Id(required=True)
+    date = fields.Date(required=True)
+    odometer_end = fields.Integer(required=True, validate=KM)
+
+
+class PersonErasedEvent(_Event):
+    person_id = Id(required=True)
+
+
+class Fueling(StrictSchema):
+    fueling_id = Text()
+    vehicle_id = Text()
+    person_id = Text(allow_none=True)
+    product = Text(allow_none=True)
+    company = Text(allow_none=True)
+    municipality = Text(allow_none=True)
+    station = Text(allow_none=True)
+    liters = fields.Decimal(as_string=True)
+    amount_eur = Money(allow_none=True)
+    fueled_at = fields.DateTime()
+
+
+# aggregated vehicle
+class VehicleDetail(Vehicle):
+    contract = fields.Nested(Contract, allow_none=True)
+    latest_odometer = fields.Nested(OdometerReading, allow_none=True)
+    delivery = fields.Nested(Delivery, allow_none=True)
+
+
+class DriverName(StrictSchema):
+    person_id = Text()
+    first_name = Text()
+    last_name = Text()
+
+
+class VehicleView(VehicleDetail):
+    """GET /vehicles/{id} as the gateway aggregates it (fleet + driver + identity)."""
+    driver = fields.Nested(DriverName, allow_none=True)
+    usage = fields.Dict(allow_none=True)
+    degraded = fields.List(Text())
+
+
+# reports
+class EndingQuery(StrictSchema):
+    days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650))
+
+
+class FuelQuery(StrictSchema):
+    from_month = Text(data_key="from", validate=MONTH)
+    to_month = Text(data_key="to", validate=MONTH)
+
+
+class EndingRow(StrictSchema):
+    contract_id = Text()
+    vehicle_id = Text()
+    registration_number = Text()
+    user_organisation_id = Text()
+    cost_center = Text(allow_none=True)
+    driver_person_id = Text(allow_none=True)
+    customer_id = Text()
+    contract_type = Text()
+    ends_on = fields.Date()
+    days_left = fields.Integer()
+    monthly_total = Money()
+
+
+class OverrunRow(StrictSchema):
+    contract_id = Text()
+    vehicle_id = Text()
+    registration_number = Text()
+    user_organisation_id = Text()
+    cost_center = Text(allow_none=True)
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    included_km = fields.Integer()
+    start_km = fields.Integer()
+    latest_km = fields.Integer(allow_none=True)
+    latest_read_on = fields.Date(allow_none=True)
+    driven_km = fields.Integer(allow_none=True)
+    allowed_km_to_date = fields.Integer(allow_none=True)
+    projected_km_at_end = fields.Integer(allow_none=True)
+    projected_overrun_km = fields.Integer(allow_none=True)
+
+
+class Co2Row(StrictSchema):
+    user_organisation_id = Text()
+    cost_center = Text(allow_none=True)
+    vehicle_count = fields.Integer()
+    total_co2_g_per_km = fields.Integer()
+    average_co2_g_per_km = fields.Decimal(as_string=True, places=1, allow_none=True)
+
+
+class FuelRow(StrictSchema):
+    vehicle_id = Text()
+    registration_number = Text()
+    user_organisation_id = Text()
+    cost_center = Text(allow_none=True)
+    month = Text()
+    fuelings = fields.Integer()
+    liters = fields.Decimal(as_string=True, places=2)
+    amount_eur = Money()

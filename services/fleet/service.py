@@ -1,6 +1,13 @@
-from shared.logging import configure
-from shared.service_base import ServiceBase
+from nameko.events import EventDispatcher, event_handler
+from nameko.rpc import rpc
 
+from shared.db import page
+from shared.logging import configure
+from shared.messaging import CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, TRIP_LOGGED, VEHICLE_ASSIGNED
+from shared.schemas import load
+from shared.service_base import Actor, ServiceBase
+
+from services.fleet import handlers, schemas
 from services.fleet.dependencies import Database
 
 configure("fleet")
@@ -9,3 +16,189 @@ configure("fleet")
 class FleetService(ServiceBase):
     name = "fleet"
     db = Database("fleet")
+    actor = Actor()
+    dispatch = EventDispatcher()
+
+    def _vehicle_assigned(self, vehicle, previous_driver=None):
+        payload = schemas.VehicleAssignedEvent().dump(vehicle)
+        self.dispatch(VEHICLE_ASSIGNED, {**payload, "previous_driver_person_id": previous_driver})
+
+    def _contract_changed(self, contract):
+        self.dispatch(CONTRACT_CHANGED, schemas.ContractChangedEvent().dump(contract))
+
+    # vehicles
+    @rpc
+    def create_vehicle(self, payload):
+        vehicle = handlers.create_vehicle(self.db, load(schemas.VehicleCreate(), payload), self.actor["account_id"])
+        self._vehicle_assigned(vehicle)
+        return schemas.Vehicle().dump(vehicle)
+
+    @rpc
+    def get_vehicle(self, vehicle_id, organisation_ids=None):
+        return schemas.Vehicle().dump(handlers.get_vehicle(self.db, vehicle_id, organisation_ids))
+
+    @rpc
+    def get_vehicle_detail(self, vehicle_id, organisation_ids=None):
+        return schemas.VehicleDetail().dump(handlers.vehicle_detail(self.db, vehicle_id, organisation_ids))
+
+    @rpc
+    def update_vehicle(self, vehicle_id, payload):
+        data = load(schemas.VehicleUpdate(), payload, partial=True)
+        vehicle, previous_driver, assignment_changed = handlers.update_vehicle(self.db, vehicle_id, data,
+                                                                               self.actor["account_id"])
+        if assignment_changed:
+            self._vehicle_assigned(vehicle, previous_driver)
+        return schemas.Vehicle().dump(vehicle)
+
+    @rpc
+    def list_vehicles(self, filters, limit, cursor=None, organisation_ids=None):
+        rows, next_cursor = handlers.list_vehicles(self.db, load(schemas.VehicleFilter(), filters), limit, cursor,
+                                                   organisation_ids)
+        return page(schemas.Vehicle(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def vehicle_history(self, vehicle_id, limit, cursor=None):
+        rows, next_cursor = handlers.vehicle_history(self.db, vehicle_id, limit, cursor)
+        return page(schemas.Assignment(many=True).dump(rows), next_cursor)
+
+    # contracts
+    @rpc
+    def create_contract(self, payload):
+        contract = handlers.create_contract(self.db, load(schemas.ContractCreate(), payload))
+        self._contract_changed(contract)
+        return schemas.Contract().dump(contract)
+
+    @rpc
+    def get_contract(self, contract_id, organisation_ids=None):
+        return schemas.Contract().dump(handlers.get_contract(self.db, contract_id, organisation_ids))
+
+    @rpc
+    def update_contract(self, contract_id, payload):
+        contract = handlers.update_contract(self.db, contract_id,
+                                            load(schemas.ContractUpdate(), payload, partial=True))
+        self._contract_changed(contract)
+        return schemas.Contract().dump(contract)
+
+    @rpc
+    def list_contracts(self, filters, limit, cursor=None, organisation_ids=None):
+        rows, next_cursor = handlers.list_contracts(self.db, load(schemas.ContractFilter(), filters), limit, cursor,
+                                                    organisation_ids)
+        return page(schemas.Contract(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def contracts_for_billing(self, period):
+        period = load(schemas.BillingPeriod(), {"period": period})["period"]
+        return schemas.BillableContract(many=True).dump(handlers.contracts_for_billing(self.db, period))
+
+    # dealerships and deliveries
+    @rpc
+    def create_dealership(self, payload):
+        return schemas.Dealership().dump(handlers.create_dealership(self.db, load(schemas.DealershipCreate(),
+                                                                                   payload)))
+
+    @rpc
+    def get_dealership(self, dealership_id):
+        return schemas.Dealership().dump(handlers.get_dealership(self.db, dealership_id))
+
+    @rpc
+    def update_dealership(self, dealership_id, payload):
+        data = load(schemas.DealershipUpdate(), payload, partial=True)
+        return schemas.Dealership().dump(handlers.update_dealership(self.db, dealership_id, data))
+
+    @rpc
+    def list_dealerships(self, filters, limit, cursor=None):
+        load(schemas.NoFilter(), filters)
+        rows, next_cursor = handlers.list_dealerships(self.db, limit, cursor)
+        return page(schemas.Dealership(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def create_delivery(self, payload):
+        return schemas.Delivery().dump(handlers.create_delivery(self.db, load(schemas.DeliveryCreate(), payload)))
+
+    @rpc
+    def get_delivery(self, delivery_id, organisation_ids=None):
+        return schemas.Delivery().dump(handlers.get_delivery(self.db, delivery_id, organisation_ids))
+
+    @rpc
+    def update_delivery(self, delivery_id, payload):
+        data = load(schemas.DeliveryUpdate(), payload, partial=True)
+        return schemas.Delivery().dump(handlers.update_delivery(self.db, delivery_id, data))
+
+    @rpc
+    def list_deliveries(self, filters, limit, cursor=None, organisation_ids=None):
+        rows, next_cursor = handlers.list_deliveries(self.db, load(schemas.DeliveryFilter(), filters), limit, cursor,
+                                                     organisation_ids)
+        return page(schemas.Delivery(many=True).dump(rows), next_cursor)
+
+    # usage
+    @rpc
+    def add_reading(self, vehicle_id, payload):
+        reading = handlers.add_reading(self.db, vehicle_id, load(schemas.OdometerCreate(), payload))
+        return schemas.OdometerReading().dump(reading)
+
+    @rpc
+    def list_readings(self, vehicle_id, limit, cursor=None):
+        rows, next_cursor = handlers.list_readings(self.db, vehicle_id, limit, cursor)
+        return page(schemas.OdometerReading(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def add_service_event(self, vehicle_id, payload):
+        event = handlers.add_service_event(self.db, vehicle_id, load(schemas.ServiceEventCreate(), payload))
+        return schemas.ServiceEvent().dump(event)
+
+    @rpc
+    def list_service_events(self, vehicle_id, limit, cursor=None):
+        rows, next_cursor = handlers.list_service_events(self.db, vehicle_id, limit, cursor)
+        return page(schemas.ServiceEvent(many=True).dump(rows), next_cursor)
+
+    @event_handler("driver", FUELING_RECORDED)
+    def on_fueling_recorded(self, payload):
+        handlers.record_fueling(self.db, load(schemas.FuelingRecordedEvent(), payload))
+
+    @event_handler("driver", TRIP_LOGGED)
+    def on_trip_logged(self, payload):
+        handlers.record_trip(self.db, load(schemas.TripLoggedEvent(), payload))
+
+    # reports
+    @rpc
+    def report_contracts_ending(self, query, limit, cursor=None, organisation_ids=None):
+        days = load(schemas.EndingQuery(), query)["days"]
+        rows, next_cursor = handlers.contracts_ending(self.db, days, limit, cursor, organisation_ids)
+        return page(schemas.EndingRow(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def report_km_overrun(self, query, limit, cursor=None, organisation_ids=None):
+        load(schemas.NoFilter(), query)
+        rows, next_cursor = handlers.km_overrun(self.db, limit, cursor, organisation_ids)
+        return page(schemas.OverrunRow(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def report_co2(self, query, limit=None, cursor=None, organisation_ids=None):
+        load(schemas.NoFilter(), query)
+        return page(schemas.Co2Row(many=True).dump(handlers.co2_by_cost_center(self.db, organisation_ids)), None)
+
+    @rpc
+    def report_fuel(self, query, limit, cursor=None, organisation_ids=None):
+        rows, next_cursor = handlers.fuel_report(self.db, load(schemas.FuelQuery(), query), limit, cursor,
+                                                 organisation_ids)
+        return page(schemas.FuelRow(many=True).dump(rows), next_cursor)
+
+    # personal-data lifecycle
+    @rpc
+    def export_person(self, person_id):
+        data = handlers.export_person(self.db, person_id)
+        return {
+            "vehicles": {"role": "processor", "items": schemas.Vehicle(many=True).dump(data["vehicles"])},
+            "assignments": {"role": "processor", "items": schemas.Assignment(many=True).dump(data["assignments"])},
+            "contracts": {"role": "controller", "items": schemas.Contract(many=True).dump(data["contracts"])},
+            "fuelings": {"role": "processor", "items": schemas.Fueling(many=True).dump(data["fuelings"])},
+        }
+
+    @rpc
+    def erase_person(self, person_id):
+        return handlers.erase_person(self.db, person_id)
+
+    @event_handler("identity", PERSON_ERASED)
+    def on_person_erased(self, payload):
+        handlers.erase_person(self.db, load(schemas.PersonErasedEvent(), payload)["person_id"])
+

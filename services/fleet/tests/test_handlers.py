@@ -1,0 +1,142 @@
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from shared.errors import ValidationFailed
+from shared.schemas import load
+
+from services.fleet import exceptions as exc
+from services.fleet import handlers, schemas
+from services.fleet.models import remaining_months
+
+ORG = str(uuid.uuid4())
+
+
+def vehicle(session, plate="ABC-123", **overrides):
+    data = load(schemas.VehicleCreate(), {
+        "registration_number": plate, "vin": "WVWZZZ1JZXW000001", "make": "Skoda", "model": "Octavia",
+        "vehicle_class": "passenger_car", "power_source": "diesel", "co2_g_per_km": 120,
+        "user_organisation_id": ORG, **overrides})
+    return handlers.create_vehicle(session, data)
+
+
+def contract(session, vehicle_id, **overrides):
+    data = load(schemas.ContractCreate(), {
+        "vehicle_id": vehicle_id, "customer_id": ORG, "contract_type": "Open Maintenance Leasing",
+        "starts_on": "2026-01-01", "length_months": 36, "lease_rent": "523.40", "maintenance_budget": "89.95",
+        "account_fee": "12.50", "included_km": 90000, "start_km": 10, **overrides})
+    return handlers.create_contract(session, data)
+
+
+def test_plate_normalised_and_unique(session):
+    assert vehicle(session, "abc123").registration_number == "ABC-123"
+    with pytest.raises(exc.DuplicateRegistration):
+        vehicle(session, "ABC-123")
+
+
+def test_vin_with_letter_o_is_rejected():
+    with pytest.raises(ValidationFailed) as err:
+        load(schemas.VehicleCreate(), {"registration_number": "ABC-123", "vin": "WVWZZZ1JZXW00000O", "make": "a",
+                                       "model": "b", "vehicle_class": "van", "power_source": "diesel",
+                                       "user_organisation_id": ORG})
+    assert "vin" in err.value.details
+
+
+def test_monthly_total_is_exact_and_derived(session):
+    car = vehicle(session)
+    deal = contract(session, car.id)
+    assert deal.monthly_total == Decimal("625.85")
+    assert schemas.Contract().dump(deal)["monthly_total"] == "625.85"
+    assert deal.ends_on == dt.date(2028, 12, 31)
+    handlers.update_contract(session, deal.id, load(schemas.ContractUpdate(), {"lease_rent": "0.10"}, partial=True))
+    assert schemas.Contract().dump(deal)["monthly_total"] == "102.55"
+
+
+def test_remaining_months(session):
+    deal = contract(session, vehicle(session).id)
+    assert remaining_months(deal, dt.date(2025, 6, 1)) == 36
+    assert remaining_months(deal, dt.date(2026, 1, 1)) == 36
+    assert remaining_months(deal, dt.date(2026, 11, 24)) == 25
+    assert remaining_months(deal, dt.date(2028, 12, 1)) == 1
+    assert remaining_months(deal, dt.date(2029, 2, 1)) == 0
+    deal.status = "terminated"
+    assert remaining_months(deal, dt.date(2026, 11, 24)) == 0
+
+
+def test_state_machine(session):
+    car = vehicle(session)
+    deal = contract(session, car.id)
+    assert (deal.status, car.status) == ("ordered", "ordered")
+    with pytest.raises(exc.IllegalTransition):
+        handlers.update_contract(session, deal.id, {"status": "active"})
+    for status in ("awaiting_delivery", "active", "ended"):
+        handlers.update_contract(session, deal.id, {"status": status})
+    assert car.status == "returned"
+    for status in ("active", "terminated", "ordered"):
+        with pytest.raises(exc.IllegalTransition):
+            handlers.update_contract(session, deal.id, {"status": status})
+    other = contract(session, car.id)
+    with pytest.raises(exc.OpenContractExists):
+        contract(session, car.id)
+    handlers.update_contract(session, other.id, {"status": "terminated"})
+
+
+def test_odometer_never_goes_backwards(session):
+    car = vehicle(session)
+    add = lambda km, day: handlers.add_reading(session, car.id, {"km": km, "read_on": dt.date(2026, 5, day),
+                                                                  "source": "customer"})
+    add(1000, 10)
+    add(2000, 20)
+    with pytest.raises(exc.OdometerBackwards):
+        add(1500, 25)  # lower than an earlier reading
+    with pytest.raises(exc.OdometerBackwards):
+        add(2500, 15)  # higher than a later reading
+    add(1500, 15)
+    assert handlers.latest_reading(session, car.id).km == 2000
+
+
+def test_fueling_and_trip_events_are_idempotent(session):
+    car = vehicle(session)
+    fueling = {"fueling_id": str(uuid.uuid4()), "vehicle_id": car.id, "liters": Decimal("40.10"),
+               "amount_eur": Decimal("80.20"), "fueled_at": dt.datetime(2026, 11, 3, 8, tzinfo=dt.timezone.utc)}
+    assert handlers.record_fueling(session, dict(fueling)) is True
+    assert handlers.record_fueling(session, dict(fueling)) is False
+    trip = {"trip_id": str(uuid.uuid4()), "vehicle_id": car.id, "date": dt.date(2026, 11, 3), "odometer_end": 500}
+    assert handlers.record_trip(session, trip).km == 500
+    assert handlers.record_trip(session, trip) is None
+    backwards = {**trip, "trip_id": str(uuid.uuid4()), "odometer_end": 100}
+    assert handlers.record_trip(session, backwards) is None
+    rows, _ = handlers.fuel_report(session, {}, 10, None)
+    assert [(r["month"], r["fuelings"], r["liters"], r["amount_eur"]) for r in rows] == [
+        ("2026-11", 1, Decimal("40.10"), Decimal("80.20"))]
+
+
+def test_km_overrun_projection(session):
+    car = vehicle(session)
+    deal = contract(session, car.id, starts_on="2026-01-01", length_months=12, included_km=10000, start_km=0)
+    for status in ("awaiting_delivery", "active"):
+        handlers.update_contract(session, deal.id, {"status": status})
+    handlers.add_reading(session, car.id, {"km": 6000, "read_on": dt.date(2026, 7, 2), "source": "service_invoice"})
+    [row], _ = handlers.km_overrun(session, 10, None)
+    # 182 of 365 days elapsed: 4986 km allowed so far; 6000 km at that pace is 12033 km at the end
+    assert (row["allowed_km_to_date"], row["projected_km_at_end"], row["projected_overrun_km"]) == (4986, 12033, 2033)
+
+
+def test_contracts_for_billing_selects_active_overlapping_the_month(session):
+    active = contract(session, vehicle(session, "AAA-111").id, starts_on="2026-11-15", length_months=12)
+    for status in ("awaiting_delivery", "active"):
+        handlers.update_contract(session, active.id, {"status": status})
+    contract(session, vehicle(session, "BBB-222").id)  # ordered, not billed
+    assert [c.id for c in handlers.contracts_for_billing(session, "2026-11")] == [active.id]
+    assert handlers.contracts_for_billing(session, "2026-10") == []
+
+
+def test_scope(session):
+    car = vehicle(session)
+    with pytest.raises(exc.VehicleNotFound):
+        handlers.get_vehicle(session, car.id, [str(uuid.uuid4())])
+    assert handlers.get_vehicle(session, car.id, [ORG]) is car
+    rows, _ = handlers.list_vehicles(session, {}, 10, None, [str(uuid.uuid4())])
+    assert rows == []
