@@ -93,7 +93,14 @@ class Money(fields.Decimal):
         if isinstance(value, float):
             # floats are not exact; accept them via their shortest repr
             value = repr(value)
-        return super()._deserialize(value, attr, data, **kwargs)
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number != Decimal(str(value).strip()):
+            raise MarshmallowError(f"At most {self.places_count} decimal places.")
+        return number
+
+    @property
+    def places_count(self) -> int:
+        return -self.places.as_tuple().exponent
 
 
 class Id(fields.UUID):
