@@ -3,6 +3,7 @@ from shared.logging import CorrelationLog, configure
 from gateway import errors  # noqa: F401  (registers the services' error types)
 from gateway.auth import Auth
 from gateway.dependencies import Rpc
+from gateway.routes.billing import BillingRoutes
 from gateway.routes.docs import DocsRoutes
 from gateway.routes.driver import DriverRoutes
 from gateway.routes.fleet import FleetRoutes
@@ -15,7 +16,7 @@ configure("gateway")
 
 
 class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, FleetRoutes, DriverRoutes, MarketingRoutes,
-                     LifecycleRoutes):
+                     BillingRoutes, LifecycleRoutes):
     """The only HTTP entry (SPEC §5); routes live in gateway/routes/, one mixin per domain."""
     name = "gateway"
     rpc = Rpc()

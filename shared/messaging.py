@@ -42,6 +42,8 @@ SUBSCRIPTIONS = [
     ("driver", FUELING_RECORDED, "fleet", "on_fueling_recorded"),
     ("driver", TRIP_LOGGED, "fleet", "on_trip_logged"),
     ("identity", PERSON_ERASED, "fleet", "on_person_erased"),
+    ("identity", PERSON_ERASED, "billing", "on_person_erased"),
+    ("identity", PERSON_ERASED, "kyc", "on_person_erased"),
 ]
 
 # Partner fueling (SPEC §4)

@@ -1,1 +1,11 @@
-from shared.errors import NotFound  # noqa: F401  (this service's errors subclass the shared ones)
+from shared.errors import NotFound
+
+
+class ProfileNotFound(NotFound):
+    code = "billing_profile_not_found"
+    default_message = "Billing profile not found"
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+    default_message = "Invoice not found"

@@ -1,1 +1,127 @@
-"""Billing use cases: plain functions over a Session."""
+"""Billing use cases: plain functions over a Session; each commits its own unit of work."""
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shared.db import new_id, paginate
+
+from services.billing import exceptions as exc
+from services.billing.models import DEFAULT_TERMS_DAYS, BillingProfile, Invoice, InvoiceLine
+
+BOOKKEEPING_BASIS = ("Kirjanpitolaki 1336/1997 2:10 §: invoices are accounting vouchers, kept 6 years from the "
+                     "end of the year of the financial period (the books and financial statements 10 years)")
+
+
+def put_profile(session, customer_id, data) -> BillingProfile:
+    profile = session.get(BillingProfile, customer_id)
+    if profile is None:
+        profile = BillingProfile(customer_id=customer_id)
+        session.add(profile)
+    for field, value in data.items():
+        setattr(profile, field, value)
+    profile.erased_at = None
+    try:
+        session.commit()
+    except IntegrityError:  # created concurrently: the later write wins
+        session.rollback()
+        return put_profile(session, customer_id, data)
+    return profile
+
+
+def get_profile(session, customer_id) -> BillingProfile:
+    profile = session.get(BillingProfile, customer_id)
+    if profile is None:
+        raise exc.ProfileNotFound()
+    return profile
+
+
+def run_invoices(session, period: str, contracts: list[dict], today: dt.date | None = None) -> dict:
+    """One invoice per customer and period with a line per active contract. A customer
+    already invoiced for the period is left as it is, so a second run creates nothing."""
+    today = today or dt.date.today()
+    by_customer = defaultdict(list)
+    for contract in contracts:
+        by_customer[contract["customer_id"]].append(contract)
+    created, existing = [], 0
+    for customer_id, customer_contracts in sorted(by_customer.items()):
+        if _invoice_of(session, customer_id, period) is not None:
+            existing += 1
+            continue
+        invoice = _new_invoice(session, customer_id, period, customer_contracts, today)
+        try:
+            session.commit()
+            created.append(invoice)
+        except IntegrityError:  # a concurrent run invoiced this customer first
+            session.rollback()
+            existing += 1
+    return {"period": period, "created": len(created), "existing": existing,
+            "invoice_ids": [invoice.id for invoice in created],
+            "total": sum((invoice.total for invoice in created), Decimal("0.00"))}
+
+
+def _invoice_of(session, customer_id, period):
+    return session.scalars(select(Invoice).where(Invoice.customer_id == customer_id,
+                                                 Invoice.period == period)).first()
+
+
+def _new_invoice(session, customer_id, period, contracts, today) -> Invoice:
+    profile = session.get(BillingProfile, customer_id)
+    terms = profile.payment_terms_days if profile else DEFAULT_TERMS_DAYS
+    invoice_id = new_id()
+    lines = [InvoiceLine(contract_id=c["contract_id"], vehicle_id=c["vehicle_id"],
+                         registration_number=c["registration_number"],
+                         description=f"{c['contract_type']} {c['registration_number']} {period}",
+                         lease_rent=c["lease_rent"], maintenance_budget=c["maintenance_budget"],
+                         account_fee=c["account_fee"],
+                         amount=c["lease_rent"] + c["maintenance_budget"] + c["account_fee"]) for c in contracts]
+    invoice = Invoice(id=invoice_id, number=f"{period.replace('-', '')}-{invoice_id[:8].upper()}",
+                      customer_id=customer_id, period=period, issue_date=today,
+                      due_date=today + dt.timedelta(days=terms), delivery_method=profile.method if profile else "paper",
+                      total=sum((line.amount for line in lines), Decimal("0.00")), lines=lines)
+    session.add(invoice)
+    return invoice
+
+
+def get_invoice(session, invoice_id, customer_ids=None) -> Invoice:
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or (customer_ids is not None and invoice.customer_id not in customer_ids):
+        raise exc.InvoiceNotFound()
+    return invoice
+
+
+def list_invoices(session, filters, limit, cursor, customer_ids=None):
+    stmt = select(Invoice)
+    if customer_ids is not None:
+        stmt = stmt.where(Invoice.customer_id.in_(customer_ids))
+    for field in ("customer_id", "period", "status"):
+        if field in filters:
+            stmt = stmt.where(getattr(Invoice, field) == filters[field])
+    return paginate(session, stmt, (Invoice.created_at, Invoice.id), limit, cursor)
+
+
+# --- personal-data lifecycle --------------------------------------------------------
+
+def export_person(session, person_id) -> dict:
+    invoices = session.scalars(select(Invoice).where(Invoice.customer_id == person_id)
+                               .order_by(Invoice.period)).all()
+    return {"profile": session.get(BillingProfile, person_id), "invoices": invoices}
+
+
+def erase_person(session, person_id) -> dict:
+    """The profile's contact and address data go; invoices stay for the bookkeeping period."""
+    profile = session.get(BillingProfile, person_id)
+    anonymised = []
+    if profile is not None and profile.erased_at is None:
+        profile.email = profile.paper_contact = profile.paper_address = profile.e_invoice_address = None
+        profile.erased_at = dt.datetime.now(dt.timezone.utc)
+        session.commit()
+        anonymised.append("billing profile (email, paper contact and address, e-invoice address)")
+    invoices = session.scalars(select(Invoice).where(Invoice.customer_id == person_id)).all()
+    years = sorted({invoice.issue_date.year for invoice in invoices})
+    retained = [{"data": f"invoices issued in {year} ({sum(i.issue_date.year == year for i in invoices)})",
+                 "legal_basis": BOOKKEEPING_BASIS, "until": dt.date(year + 6, 12, 31).isoformat(), "held_for": None}
+                for year in years]
+    return {"anonymised": anonymised, "retained": retained}

@@ -1,6 +1,13 @@
+from nameko.events import event_handler
+from nameko.rpc import ServiceRpc, rpc
+
+from shared.db import page
 from shared.logging import configure
+from shared.messaging import PERSON_ERASED
+from shared.schemas import load
 from shared.service_base import ServiceBase
 
+from services.billing import handlers, schemas
 from services.billing.dependencies import Database
 
 configure("billing")
@@ -9,3 +16,47 @@ configure("billing")
 class BillingService(ServiceBase):
     name = "billing"
     db = Database("billing")
+    fleet = ServiceRpc("fleet")
+
+    # billing profiles
+    @rpc
+    def put_profile(self, customer_id, payload):
+        profile = handlers.put_profile(self.db, customer_id, load(schemas.ProfilePut(), payload))
+        return schemas.Profile().dump(profile)
+
+    @rpc
+    def get_profile(self, customer_id):
+        return schemas.Profile().dump(handlers.get_profile(self.db, customer_id))
+
+    # invoices
+    @rpc
+    def run_invoices(self, payload):
+        period = load(schemas.RunRequest(), payload)["period"]
+        contracts = [load(schemas.BillableContract(), row) for row in self.fleet.contracts_for_billing(period)]
+        return schemas.RunResult().dump(handlers.run_invoices(self.db, period, contracts))
+
+    @rpc
+    def get_invoice(self, invoice_id, customer_ids=None):
+        return schemas.Invoice().dump(handlers.get_invoice(self.db, invoice_id, customer_ids))
+
+    @rpc
+    def list_invoices(self, filters, limit, cursor=None, customer_ids=None):
+        rows, next_cursor = handlers.list_invoices(self.db, load(schemas.InvoiceFilter(), filters), limit, cursor,
+                                                   customer_ids)
+        return page(schemas.Invoice(many=True).dump(rows), next_cursor)
+
+    # personal-data lifecycle
+    @rpc
+    def export_person(self, person_id):
+        data = handlers.export_person(self.db, person_id)
+        return {"role": "controller",
+                "profile": schemas.Profile().dump(data["profile"]) if data["profile"] else None,
+                "invoices": schemas.Invoice(many=True).dump(data["invoices"])}
+
+    @rpc
+    def erase_person(self, person_id):
+        return handlers.erase_person(self.db, person_id)
+
+    @event_handler("identity", PERSON_ERASED)
+    def on_person_erased(self, payload):
+        handlers.erase_person(self.db, load(schemas.PersonErasedEvent(), payload)["person_id"])

@@ -1,0 +1,47 @@
+"""Billing: profiles per customer, the monthly invoice run, invoices within scope."""
+from services.billing import schemas
+from shared.errors import NotFound
+
+from gateway.auth import STAFF, STAFF_OR_MANAGER
+from gateway.http import json_body, page_args, route
+
+TAG = "billing"
+
+
+class BillingRoutes:
+    def _require_customer(self, customer_id):
+        """A customer is an organisation or a person known to identity (404 otherwise)."""
+        try:
+            self.rpc.identity.get_organisation(customer_id)
+        except NotFound:
+            self.rpc.identity.get_person(customer_id)
+
+    @route("PUT", "/billing-profiles/<string:customer_id>", summary="Set how a customer is invoiced: paper, "
+           "e-invoice (OVT or IBAN address + operator) or email", tag=TAG, roles=STAFF, body=schemas.ProfilePut,
+           response=schemas.Profile)
+    def put_billing_profile(self, request, principal, customer_id):
+        body = json_body(request)
+        self._require_customer(customer_id)
+        return self.rpc.billing.put_profile(customer_id, body)
+
+    @route("GET", "/billing-profiles/<string:customer_id>", summary="A customer's billing profile", tag=TAG,
+           roles=STAFF_OR_MANAGER, response=schemas.Profile)
+    def get_billing_profile(self, request, principal, customer_id):
+        principal.require_organisation(customer_id)
+        return self.rpc.billing.get_profile(customer_id)
+
+    @route("POST", "/invoices/run", summary="Invoice a month's active contracts (idempotent per period: a second "
+           "run creates nothing)", tag=TAG, roles=STAFF, body=schemas.RunRequest, response=schemas.RunResult)
+    def run_invoices(self, request, principal):
+        return self.rpc.billing.run_invoices(json_body(request))
+
+    @route("GET", "/invoices", summary="Invoices in scope", tag=TAG, roles=STAFF_OR_MANAGER,
+           query=schemas.InvoiceFilter, response=schemas.Invoice, paginated=True)
+    def list_invoices(self, request, principal):
+        filters, limit, cursor = page_args(request)
+        return self.rpc.billing.list_invoices(filters, limit, cursor, principal.visible_organisations())
+
+    @route("GET", "/invoices/<string:invoice_id>", summary="An invoice with its lines", tag=TAG,
+           roles=STAFF_OR_MANAGER, response=schemas.Invoice)
+    def get_invoice(self, request, principal, invoice_id):
+        return self.rpc.billing.get_invoice(invoice_id, principal.visible_organisations())
