@@ -9,6 +9,7 @@ from gateway.routes.driver import DriverRoutes
 from gateway.routes.fleet import FleetRoutes
 from gateway.routes.health import HealthRoutes
 from gateway.routes.identity import IdentityRoutes
+from gateway.routes.kyc import KycRoutes
 from gateway.routes.lifecycle import LifecycleRoutes
 from gateway.routes.marketing import MarketingRoutes
 
@@ -16,7 +17,7 @@ configure("gateway")
 
 
 class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, FleetRoutes, DriverRoutes, MarketingRoutes,
-                     BillingRoutes, LifecycleRoutes):
+                     BillingRoutes, KycRoutes, LifecycleRoutes):
     """The only HTTP entry (SPEC §5); routes live in gateway/routes/, one mixin per domain."""
     name = "gateway"
     rpc = Rpc()

@@ -8,6 +8,7 @@ from nameko.messaging import Consumer
 from nameko.rpc import rpc
 
 from shared import config
+from shared.crypto import FieldCipher
 from shared.db import ping, utcnow
 from shared.logging import CORRELATION_ID, CorrelationLog, get_logger
 from shared.messaging import REJECT_REASON_HEADER, dead_letter_queue_name, declare_topology
@@ -56,6 +57,16 @@ class Actor(DependencyProvider):
         data = worker_ctx.context_data
         return {"account_id": data.get("account_id"), "role": data.get("role"),
                 "correlation_id": data.get(CORRELATION_ID)}
+
+
+class Cipher(DependencyProvider):
+    """FieldCipher over SECTO_DATA_KEYS (first key encrypts, all decrypt)."""
+
+    def setup(self):
+        self.cipher = FieldCipher.from_env()
+
+    def get_dependency(self, worker_ctx):
+        return self.cipher
 
 
 class ServiceBase:

@@ -4,24 +4,14 @@ import sys
 from nameko.extensions import DependencyProvider
 
 from shared import config
-from shared.crypto import FieldCipher
 from shared.db import Database, make_engine
 from shared.logging import get_logger
+from shared.service_base import Cipher
 from sqlalchemy.orm import Session
 
 from services.identity import handlers
 
 __all__ = ["Database", "Cipher", "BootstrapAdmin"]
-
-
-class Cipher(DependencyProvider):
-    """FieldCipher over SECTO_DATA_KEYS (first key encrypts, all decrypt)."""
-
-    def setup(self):
-        self.cipher = FieldCipher.from_env()
-
-    def get_dependency(self, worker_ctx):
-        return self.cipher
 
 
 class BootstrapAdmin(DependencyProvider):

@@ -1,3 +1,4 @@
 from shared.db import Database
+from shared.service_base import Cipher
 
-__all__ = ["Database"]
+__all__ = ["Database", "Cipher"]

@@ -1,11 +1,77 @@
-from shared.logging import configure
-from shared.service_base import ServiceBase
+import base64
 
-from services.kyc.dependencies import Database
+from nameko.events import event_handler
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from shared.db import page
+from shared.logging import configure
+from shared.messaging import PERSON_ERASED
+from shared.schemas import load
+from shared.service_base import Actor, ServiceBase
+
+from services.kyc import handlers, schemas
+from services.kyc.dependencies import Cipher, Database
 
 configure("kyc")
+HOUR = 3600
 
 
 class KycService(ServiceBase):
     name = "kyc"
     db = Database("kyc")
+    cipher = Cipher()
+    actor = Actor()
+
+    @rpc
+    def create_case(self, payload):
+        return schemas.Case().dump(handlers.create_case(self.db, self.cipher, load(schemas.CaseCreate(), payload)))
+
+    @rpc
+    def get_case(self, case_id):
+        return schemas.Case().dump(handlers.get_case(self.db, case_id))
+
+    @rpc
+    def update_case(self, case_id, payload):
+        case = handlers.update_case(self.db, self.cipher, case_id, load(schemas.CaseUpdate(), payload, partial=True),
+                                    self.actor["account_id"])
+        return schemas.Case().dump(case)
+
+    @rpc
+    def list_cases(self, filters, limit, cursor=None):
+        rows, next_cursor = handlers.list_cases(self.db, load(schemas.CaseFilter(), filters), limit, cursor)
+        return page(schemas.Case(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def add_party(self, case_id, payload):
+        party = handlers.add_party(self.db, self.cipher, case_id, load(schemas.PartyCreate(), payload))
+        return schemas.Party().dump(party)
+
+    @rpc
+    def store_file(self, case_id, content_b64):
+        case = handlers.store_file(self.db, self.cipher, case_id, base64.b64decode(content_b64))
+        return schemas.Case().dump(case)
+
+    @rpc
+    def read_file(self, case_id):
+        content_type, content = handlers.read_file(self.db, self.cipher, case_id)
+        return {"content_type": content_type, "content": base64.b64encode(content).decode()}
+
+    @timer(interval=HOUR)
+    def expire_documents(self):
+        handlers.expire_cases(self.db)
+
+    # personal-data lifecycle
+    @rpc
+    def export_person(self, person_id):
+        data = handlers.export_person(self.db, person_id)
+        return {"role": "controller", "cases": schemas.Case(many=True).dump(data["cases"]),
+                "linked_as_owner_or_pep": schemas.Party(many=True).dump(data["parties"])}
+
+    @rpc
+    def erase_person(self, person_id):
+        return handlers.erase_person(self.db, person_id)
+
+    @event_handler("identity", PERSON_ERASED)
+    def on_person_erased(self, payload):
+        handlers.erase_person(self.db, load(schemas.PersonErasedEvent(), payload)["person_id"])

@@ -1,0 +1,92 @@
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from shared.crypto import FieldCipher
+from shared.errors import ValidationFailed
+from shared.schemas import load
+
+from services.kyc import exceptions as exc
+from services.kyc import handlers, schemas
+
+HETU = "131052-308T"
+PDF = b"%PDF-1.7\n" + b"secret passport scan " * 100
+
+
+@pytest.fixture
+def cipher():
+    return FieldCipher.from_env()
+
+
+def new_case(session, cipher, **overrides):
+    return handlers.create_case(session, cipher, load(schemas.CaseCreate(), {
+        "customer_id": str(uuid.uuid4()), "national_id": HETU, "document_type": "passport",
+        "document_number": "FP1234567", "document_country": "fi", "document_expires_on": "2030-01-01",
+        **overrides}))
+
+
+def test_identifying_data_is_encrypted_and_masked(session, cipher):
+    case = new_case(session, cipher)
+    raw = str(dict(session.execute(text("SELECT * FROM kyc_cases")).mappings().one()))
+    assert HETU not in raw and "FP1234567" not in raw
+    dumped = schemas.Case().dump(case)
+    assert (dumped["national_id"], dumped["document_number"], dumped["document_country"]) == (
+        "131052-****", "******567", "FI")
+
+
+def test_state_machine_and_verification(session, cipher):
+    case = new_case(session, cipher)
+    with pytest.raises(exc.IllegalTransition):
+        handlers.update_case(session, cipher, case.id, {"status": "expired"})
+    handlers.update_case(session, cipher, case.id, {"status": "verified"}, actor_id="staff-1")
+    assert (case.status, case.verified_by) == ("verified", "staff-1") and case.verified_at
+    assert handlers.expire_cases(session, today=dt.date(2030, 1, 2)) == 1 and case.status == "expired"
+    with pytest.raises(exc.IllegalTransition):
+        handlers.update_case(session, cipher, case.id, {"status": "verified"})
+    undocumented = handlers.create_case(session, cipher, {"customer_id": str(uuid.uuid4())})
+    with pytest.raises(exc.NotVerifiable):
+        handlers.update_case(session, cipher, undocumented.id, {"status": "verified"})
+    expired = new_case(session, cipher, document_expires_on="2020-01-01")
+    with pytest.raises(exc.NotVerifiable):
+        handlers.update_case(session, cipher, expired.id, {"status": "verified"})
+
+
+def test_files_are_sniffed_limited_and_stored_encrypted(session, cipher):
+    case = new_case(session, cipher)
+    handlers.store_file(session, cipher, case.id, PDF)
+    stored = (handlers.files_dir() / case.file_name).read_bytes()
+    assert b"secret passport scan" not in stored
+    assert handlers.read_file(session, cipher, case.id) == ("application/pdf", PDF)
+    with pytest.raises(exc.FileTypeNotAllowed):
+        handlers.store_file(session, cipher, case.id, b"GIF89a....")
+    with pytest.raises(exc.FileTooLarge):
+        handlers.store_file(session, cipher, case.id, b"%PDF-" + b"0" * schemas.MAX_FILE_BYTES)
+    assert handlers.sniff(b"\x89PNG\r\n\x1a\nxx") == "image/png"
+    assert handlers.sniff(b"\xff\xd8\xff\xe0xx") == "image/jpeg"
+
+
+def test_beneficial_owner_needs_more_than_25_percent_and_pep_a_position():
+    base = {"first_name": "Omistaja", "last_name": "Oy"}
+    with pytest.raises(ValidationFailed) as err:
+        load(schemas.PartyCreate(), {**base, "kind": "beneficial_owner", "ownership_percent": "25"})
+    assert "ownership_percent" in err.value.details
+    with pytest.raises(ValidationFailed) as err:
+        load(schemas.PartyCreate(), {**base, "kind": "pep"})
+    assert "pep_position" in err.value.details
+    assert load(schemas.PartyCreate(), {**base, "kind": "beneficial_owner", "ownership_percent": "25.01",
+                                        "nationality": "SE"})["nationality"] == "SE"
+
+
+def test_erasure_retains_everything_with_the_aml_basis(session, cipher):
+    person = str(uuid.uuid4())
+    case = new_case(session, cipher, customer_id=person)
+    handlers.add_party(session, cipher, case.id, load(schemas.PartyCreate(), {
+        "kind": "pep", "first_name": "P", "last_name": "E", "pep_position": "MP", "person_id": person}))
+    report = handlers.erase_person(session, person)
+    assert [r["until"] for r in report["retained"]] == [None, None]
+    handlers.update_case(session, cipher, case.id, {"relationship_ended_on": dt.date(2026, 11, 1)})
+    again = handlers.erase_person(session, person)
+    assert [r["until"] for r in again["retained"]] == ["2031-11-01", "2031-11-01"]
+    assert all("444/2017" in r["legal_basis"] for r in again["retained"]) and again["anonymised"] == []
