@@ -1,6 +1,7 @@
 """Personal-data lifecycle through the gateway (SPEC §3): export gathers every service's
 data about a person; erasure anonymises everywhere, reports what each service retains and
 why, and is idempotent. A service that does not answer makes both a 503 naming it."""
+import datetime as dt
 import json
 import uuid
 
@@ -8,7 +9,7 @@ import pytest
 
 from shared.waiting import wait_for
 
-from tests.conftest import unique_national_id
+from tests.conftest import unique_business_id, unique_national_id
 
 SERVICES = {"identity", "fleet", "driver", "billing", "kyc", "marketing"}
 
@@ -46,7 +47,32 @@ def subject(admin, make_person, make_user):
     event = admin.post("/marketing/events", json={"name": "Launch", "starts_at": "2027-01-01T10:00:00Z"}).json()
     assert admin.post(f"/marketing/events/{event['id']}/attendees",
                       json={"person_id": person["id"], "status": "attended"}).status_code == 201
+    _lease_a_car(admin, person, client, national_id)
     return person, national_id, client
+
+
+def _lease_a_car(admin, person, client, national_id):
+    """A private customer: a vehicle they drive on their own contract, a trip, an invoice, a KYC case."""
+    from tests.test_fleet_api import activate, contract_body, created, vehicle_body
+
+    company = admin.post("/organisations", json={"name": "Lessor Oy", "business_id": unique_business_id()}).json()
+    vehicle = created(admin.post("/vehicles", json=vehicle_body(company["id"], driver_person_id=person["id"])))
+    period = dt.date.today().strftime("%Y-%m")
+    contract = created(admin.post("/contracts", json=contract_body(vehicle["id"], person["id"],
+                                                                   starts_on=f"{period}-01")))
+    activate(admin, contract["id"])
+    assert admin.put(f"/billing-profiles/{person['id']}", json={
+        "method": "paper", "paper_contact": person["last_name"], "paper_address": person["street_address"],
+        "email": person["email"]}).status_code == 200
+    assert admin.post("/invoices/run", json={"period": period}).status_code == 200
+    wait_for(lambda: client.get("/me").json().get("vehicle_id") == vehicle["id"], timeout=15)
+    assert client.post("/me/trips", json={"date": "2026-11-02", "odometer_start": 100, "odometer_end": 142,
+                                          "trip_type": "work", "start_point": "Koti", "end_point": "Työ",
+                                          "purpose": "Work"}).status_code == 201
+    assert admin.post("/kyc/cases", json={"customer_id": person["id"], "national_id": national_id,
+                                          "document_type": "passport", "document_number": "XP7654321",
+                                          "document_country": "FI", "document_expires_on": "2032-01-01"}
+                      ).status_code == 201
 
 
 def identifying_values(person, national_id):
@@ -79,6 +105,12 @@ def test_export_then_erase(admin, subject):
         "location_tracking", "email_marketing", "profiling", "sms_marketing"}
     assert exported["marketing"]["attendance"] and exported["gateway"]["web_usage"]
     assert exported["driver"]["profile"]["data"]["phone"] == person["phone"]
+    assert [t["km"] for t in exported["driver"]["driving_log"]["items"]] == [42]
+    assert exported["fleet"]["vehicles"]["role"] == "processor" and len(exported["fleet"]["vehicles"]["items"]) == 1
+    assert exported["fleet"]["contracts"]["items"][0]["monthly_total"] == "625.85"
+    assert exported["billing"]["profile"]["email"] == person["email"]
+    assert [i["total"] for i in exported["billing"]["invoices"]] == ["625.85"]
+    assert exported["kyc"]["cases"][0]["national_id"] == national_id[:7] + "****"
     for service in SERVICES | {"gateway"}:
         sections = exported[service]
         assert "role" in sections or all(s.get("role") in ("controller", "processor")
@@ -92,6 +124,10 @@ def test_export_then_erase(admin, subject):
         for kept in report["retained"]:
             assert kept["data"] and kept["legal_basis"] and "until" in kept and "held_for" in kept, (service, kept)
     assert erased == admin.post(f"/persons/{pid}/erase").json()
+    bases = {service: " ".join(kept["legal_basis"] for kept in report["retained"])
+             for service, report in erased["services"].items()}
+    assert "Kirjanpitolaki" in bases["billing"] and "444/2017" in bases["kyc"] and "Kirjanpitolaki" in bases["fleet"]
+    assert any(kept["held_for"] for kept in erased["services"]["fleet"]["retained"])
 
     after = skip_unless_complete(admin.get(f"/persons/{pid}/export"))
     retaining = {service for service, report in erased["services"].items() if report["retained"]}
@@ -102,6 +138,8 @@ def test_export_then_erase(admin, subject):
     sms = {c["purpose"]: c["status"] for c in after["marketing"]["consents"]}
     assert sms["sms_marketing"] == "prohibited" and sms["email_marketing"] == "withdrawn"
     assert after["driver"]["location"]["items"] == []
+    assert after["billing"]["profile"]["email"] is None and after["billing"]["profile"]["paper_address"] is None
+    assert len(after["billing"]["invoices"]) == 1 and after["fleet"]["contracts"]["items"][0]["notes"] is None
 
 
 def test_erasure_reaches_marketing_and_keeps_the_prohibition(admin, subject):
