@@ -1,5 +1,7 @@
 """What every service has: health over RPC, correlation logging, declared topology,
 and failed events parked instead of lost."""
+import os
+
 from kombu import Queue
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher
@@ -85,4 +87,5 @@ class ServiceBase:
         except Exception as exc:  # health must answer, whatever the database says
             log.warning("health.db_failed", error=type(exc).__name__)
             database = "unreachable"
-        return {"service": self.name, "status": "ok" if database == "ok" else "degraded", "database": database}
+        return {"service": self.name, "status": "ok" if database == "ok" else "degraded", "database": database,
+                "process": os.getpid()}
