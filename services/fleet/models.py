@@ -24,7 +24,9 @@ class Vehicle(Base):
     """Processed on behalf of the customer company (user_organisation_id), SPEC §3."""
     __tablename__ = "vehicles"
     __table_args__ = (Index("ix_vehicles_created", "created_at", "id"),
-                      Index("ix_vehicles_org_created", "user_organisation_id", "created_at", "id"))
+                      Index("ix_vehicles_org_created", "user_organisation_id", "created_at", "id"),
+                      Index("ix_vehicles_cost_center_created", "cost_center", "created_at", "id"),
+                      Index("ix_vehicles_status_created", "status", "created_at", "id"))
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     registration_number: Mapped[str] = mapped_column(String(10), unique=True)
@@ -37,7 +39,7 @@ class Vehicle(Base):
     co2_g_per_km: Mapped[int | None] = mapped_column(Integer)
     registration_certificate: Mapped[str | None] = mapped_column(String(200))
     user_organisation_id: Mapped[str] = mapped_column(IdColumn())
-    cost_center: Mapped[str | None] = mapped_column(String(100), index=True)
+    cost_center: Mapped[str | None] = mapped_column(String(100))
     driver_person_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
     status: Mapped[str] = mapped_column(String(20), default="in_use")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
