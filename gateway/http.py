@@ -21,6 +21,7 @@ from shared.errors import (NotFound, PayloadTooLarge, SectoError, TooManyRequest
 from shared.logging import CORRELATION_ID, get_logger
 from shared.schemas import PageQuery, load
 
+from gateway.limits import RateLimits
 from gateway.usage import UsageRecorder
 
 API = "/api/v1"
@@ -69,6 +70,7 @@ class JsonWebServer(WebServer):
     def setup(self):
         super().setup()
         self.usage = UsageRecorder(nameko_config.get("AMQP_URI", config.amqp_uri()))
+        self.limits = RateLimits()
 
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
@@ -87,6 +89,7 @@ class HttpEntrypoint(HttpRequestHandler):
         correlation_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
         context_data = {CORRELATION_ID: correlation_id}  # auth adds account_id and role to it
         try:
+            self.server.limits.check(request)
             self._check_size(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)

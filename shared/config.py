@@ -55,5 +55,12 @@ def rpc_timeout() -> float:
     return float(env("SECTO_RPC_TIMEOUT", "5"))
 
 
+def rate_limit(kind: str) -> tuple[float, int]:
+    """(requests per second, burst) per client IP or per account at the gateway; rate 0 = off."""
+    defaults = {"IP": ("20", "100"), "ACCOUNT": ("10", "50")}[kind]
+    return (float(env(f"GATEWAY_RATE_PER_{kind}", defaults[0])),
+            int(env(f"GATEWAY_BURST_PER_{kind}", defaults[1])))
+
+
 def token_ttl_seconds() -> int:
     return int(env("SECTO_TOKEN_TTL", "900"))

@@ -27,6 +27,10 @@ TEST_SECRETS = {
     "SECTO_INDEX_KEY": secrets.token_urlsafe(32),
 }
 ADMIN = ("test-admin", "Admin-password-123")
+# the whole suite calls one test stack from 127.0.0.1: its rate limits are out of the way
+# (tests/test_rate_limits.py starts a stack with low ones)
+UNLIMITED = {"GATEWAY_RATE_PER_IP": "100000", "GATEWAY_BURST_PER_IP": "100000",
+             "GATEWAY_RATE_PER_ACCOUNT": "100000", "GATEWAY_BURST_PER_ACCOUNT": "100000"}
 
 
 def amqp_uri():
@@ -171,7 +175,7 @@ def start_stack(scale=None, extra_env=None):
     port = free_port()
     stack_env = {**TEST_SECRETS, "AMQP_URI": vhosts.uri(vhost), "SECTO_VAR_DIR": str(var_dir),
                  "GATEWAY_PORT": str(port), "SECTO_ADMIN_USERNAME": ADMIN[0], "SECTO_ADMIN_PASSWORD": ADMIN[1],
-                 **(extra_env or {})}
+                 **UNLIMITED, **(extra_env or {})}
     log_path = var_dir / "stack.log"
     log = open(log_path, "ab")
     stack = Stack(stack_env, scale, stdout=log)
