@@ -4,6 +4,7 @@ and request/response helpers."""
 import functools
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +20,7 @@ from shared import config
 from shared.errors import (NotFound, PayloadTooLarge, SectoError, TooManyRequests, UnsupportedMediaType,
                            ValidationFailed)
 from shared.logging import CORRELATION_ID, get_logger
+from shared.metrics import HTTP_SECONDS
 from shared.schemas import PageQuery, load
 
 from gateway.limits import RateLimits
@@ -84,6 +86,7 @@ class HttpEntrypoint(HttpRequestHandler):
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
+        started = time.perf_counter()
         request.shallow = False
         incoming = request.headers.get("X-Request-ID", "")
         correlation_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
@@ -104,6 +107,7 @@ class HttpEntrypoint(HttpRequestHandler):
             response = internal_error_response(correlation_id)
         response.headers["X-Request-ID"] = correlation_id
         self.server.usage.record(request, response.status_code, context_data)
+        HTTP_SECONDS.labels(self.method, self.url, response.status_code).observe(time.perf_counter() - started)
         return response
 
     def _check_size(self, request):

@@ -13,6 +13,7 @@ from shared import config
 from shared.crypto import FieldCipher
 from shared.db import ping, utcnow
 from shared.logging import CORRELATION_ID, CorrelationLog, get_logger
+from shared.metrics import DEAD_LETTERED, Metrics
 from shared.messaging import REJECT_REASON_HEADER, dead_letter_queue_name, declare_topology
 
 log = get_logger(__name__)
@@ -49,6 +50,7 @@ class ParkFailedMessages(DependencyProvider):
         self.publisher.publish(body, routing_key=self.queue_name, exchange="",
                                headers={REJECT_REASON_HEADER: reason,
                                         CORRELATION_ID: worker_ctx.context_data.get(CORRELATION_ID)})
+        DEAD_LETTERED.labels(self.container.service_name, self.queue_name).inc()
         log.warning("message.parked", queue=self.queue_name, reason=type(error).__name__)
 
 
@@ -78,6 +80,7 @@ class ServiceBase:
     log = CorrelationLog()
     topology = Topology()
     park_failed = ParkFailedMessages()
+    metrics = Metrics()
 
     @rpc
     def health(self):

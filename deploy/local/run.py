@@ -38,6 +38,8 @@ def run(scale_text):
         print(f"secto: up in {time.time() - began:.1f}s — http://127.0.0.1:{port}/api/v1 "
               f"(docs /api/v1/docs); broker {broker}; {len(stack.pids)} processes; Ctrl-C stops",
               file=sys.stderr, flush=True)
+        metrics = ", ".join(f"{name} {':'.join(map(str, ports))}" for name, ports in stack.metrics_ports.items())
+        print(f"secto: metrics on 127.0.0.1 ports: {metrics}; gateway /api/v1/metrics", file=sys.stderr, flush=True)
         while not stopping and all(process.poll() is None for process in stack.processes):
             time.sleep(0.5)
     except KeyboardInterrupt:

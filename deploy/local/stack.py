@@ -68,6 +68,7 @@ class Stack:
         self.scale = scale or {}
         self.stdout = stdout
         self.processes: list[subprocess.Popen] = []
+        self.metrics_ports: dict[str, list[int]] = {}
 
     def migrate(self):
         subprocess.run([sys.executable, "-m", "shared.migrate", "upgrade"], env=self.env, cwd=ROOT,
@@ -83,10 +84,17 @@ class Stack:
         return self
 
     def start_process(self, service_path):
+        """A service process gets a free METRICS_PORT (recorded in self.metrics_ports); the
+        gateway serves /api/v1/metrics itself."""
+        env = self.env
+        if service_path != GATEWAY_CLASS:
+            env = {**self.env, "METRICS_PORT": str(free_port())}
         process = subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(ROOT / "config.yaml"), service_path],
-            env=self.env, cwd=ROOT, stdout=self.stdout, stderr=self.stdout, start_new_session=True)
+            env=env, cwd=ROOT, stdout=self.stdout, stderr=self.stdout, start_new_session=True)
         self.processes.append(process)
+        if service_path != GATEWAY_CLASS:
+            self.metrics_ports.setdefault(service_path.split(".")[1], []).append(int(env["METRICS_PORT"]))
         return process
 
     def stop(self, timeout=15):

@@ -1,3 +1,6 @@
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.wrappers import Response
+
 from shared.config import SERVICES
 from shared.errors import ServiceUnavailable
 
@@ -20,3 +23,8 @@ class HealthRoutes:
         healthy = all(status == "ok" for status in components.values())
         return json_response({"status": "ok" if healthy else "degraded", "components": components},
                              200 if healthy else 503)
+
+    @route("GET", "/metrics", summary="Prometheus metrics of this gateway process (request latency by route "
+           "and status); each service process exposes its own on METRICS_PORT", tag="operations", auth=False)
+    def metrics(self, request):
+        return Response(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

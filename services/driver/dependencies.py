@@ -22,6 +22,7 @@ from shared import config
 from shared.db import Database, make_engine
 from shared.errors import ValidationFailed
 from shared.logging import get_logger
+from shared.metrics import DEAD_LETTERED, PARTNER_FUELINGS
 from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_QUEUE,
                               REJECT_REASON_HEADER)
 
@@ -123,6 +124,7 @@ class PartnerFuelingConsumer(DependencyProvider):
                 headers={**(properties.headers or {}), REJECT_REASON_HEADER: reason}))
         channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
         channel.tx_commit()
+        count_outcomes(len(batch), len(rows), len(events), len(dead))
         if dead:
             log.warning("partner_fueling.dead_lettered", count=len(dead))
 
@@ -144,3 +146,13 @@ class PartnerFuelingConsumer(DependencyProvider):
             except (DataError, IntegrityError) as exc:
                 dead.append((properties, body, f"storage_error: {type(exc).__name__}"))
         return events
+
+
+def count_outcomes(consumed, stored, matched, dead):
+    """Partner messages of a batch: matched (fueling_recorded sent), unmatched (kept until
+    the phone or plate is known), duplicates of stored events, dead-lettered."""
+    PARTNER_FUELINGS.labels("consumed").inc(consumed)
+    PARTNER_FUELINGS.labels("matched").inc(matched)
+    PARTNER_FUELINGS.labels("unmatched").inc(max(0, stored - matched))
+    PARTNER_FUELINGS.labels("dead_lettered").inc(dead)
+    DEAD_LETTERED.labels("driver", PARTNER_FUELING_DEAD_QUEUE).inc(dead)
