@@ -1,0 +1,12 @@
+# One image for every service, the gateway, migrations and probes (deploy/k8s).
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml config.yaml ./
+COPY shared shared
+COPY services services
+COPY gateway gateway
+COPY deploy deploy
+RUN pip install --no-cache-dir . && useradd --uid 10001 --no-create-home secto
+USER 10001
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+CMD ["python", "-m", "nameko", "run", "--config", "config.yaml", "gateway.service:GatewayService"]
