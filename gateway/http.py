@@ -140,6 +140,7 @@ class Route:
     auth: bool = True
     content_types: tuple = ("application/json",)
     extra_responses: dict = field(default_factory=dict)
+    operation_id: str | None = None
 
 
 ROUTES: list[Route] = []
@@ -150,10 +151,10 @@ def route(method, path, *, summary, tag, body=None, response=None, status=200, p
     """Declare an HTTP endpoint. With auth (the default) the handler is called as
     fn(self, request, principal, **path_values); roles limits who may call it at all
     (anyone else gets 404, as for an object outside their scope)."""
-    ROUTES.append(Route(method, path, summary, tag, body, response, status, paginated, query,
-                        tuple(roles) if roles else None, auth, content_types))
-
     def decorate(fn):
+        ROUTES.append(Route(method, path, summary, tag, body, response, status, paginated, query,
+                            tuple(roles) if roles else None, auth, content_types, operation_id=fn.__name__))
+
         @functools.wraps(fn)
         def endpoint(self, request, **path_values):
             if not auth:

@@ -3,6 +3,7 @@ import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
 from gateway.http import API, ROUTES
 
@@ -19,10 +20,19 @@ def _schema_name(schema):
     return f"{cls.__module__.split('.')[1] if cls.__module__.startswith('services.') else 'shared'}.{cls.__name__}"
 
 
+def _decimal_strings(self, field, **kwargs) -> dict:
+    """Exact decimals travel as strings ("523.40"): a string with a pattern, not a number
+    range (apispec would copy the Decimal bounds into string-typed minimum/maximum)."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "minimum": None, "maximum": None}
+    return {}
+
+
 def build_spec() -> dict:
+    plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
     spec = APISpec(title="Secto customer & fleet platform", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
-                   servers=[{"url": API}])
+                   plugins=[plugin], servers=[{"url": API}])
+    plugin.converter.add_attribute_function(_decimal_strings)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", ERROR_SCHEMA)
     paths = {}
@@ -31,11 +41,21 @@ def build_spec() -> dict:
         paths.setdefault(path, {})[route.method.lower()] = _operation(route)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    return _without_unset_bounds(spec.to_dict())
+
+
+def _without_unset_bounds(node):
+    if isinstance(node, dict):
+        return {key: _without_unset_bounds(value) for key, value in node.items()
+                if not (key in ("minimum", "maximum") and value is None)}
+    if isinstance(node, list):
+        return [_without_unset_bounds(item) for item in node]
+    return node
 
 
 def _operation(route) -> dict:
-    operation = {"summary": route.summary, "tags": [route.tag], "responses": _responses(route),
+    operation = {"operationId": route.operation_id, "summary": route.summary, "tags": [route.tag],
+                 "responses": _responses(route),
                  "parameters": [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
                                 for name in PATH_PARAM_RE.findall(route.path)]}
     if route.query is not None:
@@ -65,7 +85,8 @@ def _responses(route) -> dict:
                       "properties": {"items": {"type": "array", "items": schema},
                                      "next_cursor": {"type": "string", "nullable": True}}}
         body["content"] = {"application/json": {"schema": schema}}
-    responses = {str(route.status): body, "400": error, "404": error, "415": error, "413": error}
+    responses = {str(route.status): body, "400": error, "404": error, "409": error, "413": error, "415": error,
+                 "429": error}
     if route.auth:
         responses["401"] = error
     responses["503"] = error

@@ -6,7 +6,7 @@ from shared.schemas import Id, Money, StrictSchema
 from services.billing.models import INVOICE_STATUSES, METHODS
 
 Text = fields.String
-PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
+PERIOD = validate.Regexp(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", error="Use YYYY-MM (1900-2099).")
 # an e-invoicing operator (intermediator): its OVT code (0037 + 8 digits + suffix) or a bank's BIC
 OPERATOR = validate.Regexp(r"^(0037\d{8}[0-9A-Z]{0,5}|[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?)$",
                            error="An operator OVT code (0037...) or a BIC.")

@@ -8,7 +8,7 @@ from services.fleet.models import (CONTRACT_STATUSES, ODOMETER_SOURCES, POWER_SO
                                    VEHICLE_CLASSES, VEHICLE_STATUSES)
 
 Text = fields.String
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
+MONTH = validate.Regexp(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", error="Use YYYY-MM (1900-2099).")
 KM = validate.Range(min=0, max=5_000_000)
 
 
