@@ -6,6 +6,9 @@ run twice at once and beside `make run`.
 """
 import os
 import secrets
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -16,7 +19,7 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from shared.config import env
+from shared.config import ROOT, env
 from shared.crypto import new_key
 from shared.db import make_engine
 from shared.migrate import upgrade
@@ -165,15 +168,17 @@ class RunningStack:
         raise TimeoutError(f"stack not healthy: {last.text if last is not None else 'no answer'}")
 
 
-def start_stack(scale=None, extra_env=None):
-    """Whole platform on its own vhost, temp var dir and free port."""
+def start_stack(scale=None, extra_env=None, amqp_uri=None):
+    """Whole platform on its own vhost (or on `amqp_uri`, e.g. a private broker), temp var
+    dir and free port."""
     from deploy.local.stack import Stack, free_port
 
     vhosts = Vhosts()
-    vhost = vhosts.create("secto-stack")
+    vhost = None if amqp_uri else vhosts.create("secto-stack")
+    amqp_uri = amqp_uri or vhosts.uri(vhost)
     var_dir = Path(tempfile.mkdtemp(prefix="secto-stack-"))
     port = free_port()
-    stack_env = {**TEST_SECRETS, "AMQP_URI": vhosts.uri(vhost), "SECTO_VAR_DIR": str(var_dir),
+    stack_env = {**TEST_SECRETS, "AMQP_URI": amqp_uri, "SECTO_VAR_DIR": str(var_dir),
                  "GATEWAY_PORT": str(port), "SECTO_ADMIN_USERNAME": ADMIN[0], "SECTO_ADMIN_PASSWORD": ADMIN[1],
                  **UNLIMITED, **(extra_env or {})}
     log_path = var_dir / "stack.log"
@@ -181,12 +186,13 @@ def start_stack(scale=None, extra_env=None):
     stack = Stack(stack_env, scale, stdout=log)
     stack.migrate()
     stack.start()
-    running = RunningStack(stack, f"http://127.0.0.1:{port}/api/v1", vhosts.uri(vhost), var_dir, log_path, stack_env)
+    running = RunningStack(stack, f"http://127.0.0.1:{port}/api/v1", amqp_uri, var_dir, log_path, stack_env)
 
     def stop():
         stack.stop()
         log.close()
-        vhosts.delete(vhost)
+        if vhost:
+            vhosts.delete(vhost)
 
     running.stop = stop
     try:
@@ -208,3 +214,41 @@ def stack():
 @pytest.fixture(scope="session")
 def admin(stack) -> ApiClient:
     return stack.admin()
+
+
+def _port_free(port) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+class PrivateBroker:
+    """A RabbitMQ node of its own (ports, node name, data dir) for tests that restart the
+    broker without disturbing anything else."""
+
+    def __init__(self):
+        from deploy.local.stack import free_port
+
+        var_dir = Path(tempfile.mkdtemp(prefix="secto-broker-"))
+        var_dir.chmod(0o755)  # the broker runs as the rabbitmq user
+        port = next(p for p in range(5673, 5700) if _port_free(p) and _port_free(p + 20000))  # dist port +20000
+        self.uri = f"amqp://guest:guest@127.0.0.1:{port}/"
+        self.env = {**os.environ, "AMQP_URI": self.uri, "RABBIT_MGMT_PORT": str(free_port()),
+                    "SECTO_VAR_DIR": str(var_dir), "RABBITMQ_NODENAME": f"secto-test-{port}@localhost"}
+
+    def _broker(self, command):
+        subprocess.run([sys.executable, str(ROOT / "deploy" / "local" / "broker.py"), command], env=self.env,
+                       check=True, capture_output=True)
+
+    def start(self):
+        self._broker("ensure")
+
+    def stop(self):
+        self._broker("stop")
+
+
+@pytest.fixture
+def private_broker():
+    broker = PrivateBroker()
+    broker.start()
+    yield broker
+    broker.stop()

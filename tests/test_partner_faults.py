@@ -7,62 +7,26 @@ disturb anything else.
 """
 import os
 import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pika
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from deploy.local.stack import Stack, free_port
+from deploy.local.stack import Stack
 from services.driver.models import Fueling
 from services.driver.partner.publish import Publisher
-from shared.config import ROOT
 from shared.db import make_engine
 from shared.messaging import declare_topology
 from shared.migrate import upgrade
 from shared.testing import TEST_SECRETS
 
 EVENTS = int(os.environ.get("FAULTS_EVENTS", "20000"))
-BROKER = [sys.executable, str(ROOT / "deploy" / "local" / "broker.py")]
 
 pytestmark = pytest.mark.skipif(os.environ.get("SECTO_FAULTS") != "1", reason="run with `make faults`")
-
-
-def port_free(port) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-class PrivateBroker:
-    def __init__(self):
-        var_dir = Path(tempfile.mkdtemp(prefix="secto-faults-"))
-        var_dir.chmod(0o755)  # the broker runs as the rabbitmq user
-        port = next(p for p in range(5673, 5700) if port_free(p) and port_free(p + 20000))  # dist port = +20000
-        self.uri = f"amqp://guest:guest@127.0.0.1:{port}/"
-        self.env = {**os.environ, "AMQP_URI": self.uri, "RABBIT_MGMT_PORT": str(free_port()),
-                    "SECTO_VAR_DIR": str(var_dir), "RABBITMQ_NODENAME": f"secto-faults-{port}@localhost"}
-
-    def start(self):
-        subprocess.run(BROKER + ["ensure"], env=self.env, check=True, capture_output=True)
-
-    def stop(self):
-        subprocess.run(BROKER + ["stop"], env=self.env, check=True, capture_output=True)
-
-
-@pytest.fixture
-def private_broker():
-    broker = PrivateBroker()
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def publish_all(uri, partner, event_ids, progress):

@@ -97,6 +97,23 @@ class Stack:
             self.metrics_ports.setdefault(service_path.split(".")[1], []).append(int(env["METRICS_PORT"]))
         return process
 
+    def stop_service(self, name, timeout=15):
+        """Stop every process of one service (SIGINT, nameko's graceful stop)."""
+        path = SERVICE_CLASSES[name]
+        for process in [p for p in self.processes if p.args[-1] == path]:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            self.processes.remove(process)
+        self.metrics_ports.pop(name, None)
+
+    def start_service(self, name):
+        for _ in range(self.scale.get(name, 1)):
+            self.start_process(SERVICE_CLASSES[name])
+
     def stop(self, timeout=15):
         for process in self.processes:
             if process.poll() is None:
