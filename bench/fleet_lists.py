@@ -14,6 +14,7 @@ BENCH_FLEET_VEHICLES (default 100000) and BENCH_FLEET_FUELINGS (default 1000000)
 import datetime as dt
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import time
@@ -273,6 +274,7 @@ def main():
         engine.dispose(), small_engine.dispose()
     finally:
         stack.stop()
+        shutil.rmtree(stack.var_dir, ignore_errors=True)  # a few hundred MB of seeded databases
 
 
 if __name__ == "__main__":
