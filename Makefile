@@ -10,7 +10,7 @@ SCALE ?=
 PYTEST_ARGS ?=
 export AMQP_URI
 
-.PHONY: run stop test deps broker broker-stop migrate bench faults clean
+.PHONY: run stop test test-postgres deps broker broker-stop migrate bench faults clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ stop:
 
 test: deps
 	$(PY) -m deploy.local.test $(PYTEST_ARGS)
+
+# The integration tests with every service on PostgreSQL (a loopback server under var/,
+# started like the broker; a fresh database per service and stack).
+SECTO_PG_URI ?= postgresql://postgres@127.0.0.1:5433/postgres
+export SECTO_PG_URI
+test-postgres: deps
+	$(PYTHON) deploy/local/postgres.py ensure
+	SECTO_TEST_POSTGRES_URI=$(SECTO_PG_URI) $(PY) -m deploy.local.test tests $(PYTEST_ARGS)
 
 migrate: deps
 	$(PY) -m shared.migrate upgrade

@@ -2,10 +2,10 @@
 a 503 naming it, never a hang."""
 import eventlet
 from nameko.exceptions import UnknownService
-from nameko.rpc import ClusterRpc
 
 from shared import config
 from shared.errors import ServiceUnavailable
+from shared.messaging import ClusterRpc
 
 
 class Rpc(ClusterRpc):

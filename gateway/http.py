@@ -16,7 +16,7 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from shared import config
+from shared import config, validators
 from shared.errors import (NotFound, PayloadTooLarge, SectoError, TooManyRequests, UnsupportedMediaType,
                            ValidationFailed)
 from shared.logging import CORRELATION_ID, get_logger
@@ -94,6 +94,7 @@ class HttpEntrypoint(HttpRequestHandler):
         try:
             self.server.limits.check(request)
             self._check_size(request)
+            self._check_text(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             event = Event()
@@ -109,6 +110,15 @@ class HttpEntrypoint(HttpRequestHandler):
         self.server.usage.record(request, response.status_code, context_data)
         HTTP_SECONDS.labels(self.method, self.url, response.status_code).observe(time.perf_counter() - started)
         return response
+
+    @staticmethod
+    def _check_text(request):
+        """Path and query values reach the services' databases too."""
+        values = {**getattr(request, "path_values", {}), **request.args.to_dict()}
+        unstorable = {name: [validators.UNSTORABLE_TEXT] for name, value in values.items()
+                      if not validators.storable(value)}
+        if unstorable:
+            raise ValidationFailed("Invalid input", unstorable)
 
     def _check_size(self, request):
         request.max_content_length = self.max_body

@@ -27,7 +27,10 @@ def amqp_uri() -> str:
 
 
 def database_url(service: str) -> str:
-    return env(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{var_dir() / (service + '.db')}"
+    url = env(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{var_dir() / (service + '.db')}"
+    # psycopg2 is the driver that cooperates with eventlet; SQLAlchemy 2.1 would pick psycopg 3
+    return "postgresql+psycopg2://" + url.split("://", 1)[1] if url.startswith(("postgresql://", "postgres://")) \
+        else url
 
 
 def required(name: str) -> str:

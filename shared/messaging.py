@@ -6,6 +6,7 @@ every service can declare all durable handler queues at start: an event publishe
 before its consumer first ran is then queued, not dropped.
 """
 from kombu import Connection, Exchange, Queue
+from nameko import rpc as nameko_rpc
 from nameko.standalone.events import get_event_exchange
 
 # identity
@@ -85,3 +86,27 @@ def declare_topology(amqp_uri: str) -> None:
         Queue(PARTNER_FUELING_QUEUE, exchange=partner, routing_key=PARTNER_FUELING_BINDING,
               durable=True)(channel).declare()
         Queue(PARTNER_FUELING_DEAD_QUEUE, durable=True)(channel).declare()
+
+
+class ReplyListener(nameko_rpc.ReplyListener):
+    """nameko checks for replies lost while disconnected each time its reply consumer
+    connects, the first time too: an RPC made while the container is still starting (a
+    request already reaching the gateway) is then pending before the reply queue exists,
+    and the whole container is killed. Only a reconnection can lose replies."""
+
+    def setup(self):
+        super().setup()
+        self.connected_before = False
+
+    def check_for_lost_replies(self):
+        if self.connected_before:
+            super().check_for_lost_replies()
+        self.connected_before = True
+
+
+class ClusterRpc(nameko_rpc.ClusterRpc):
+    reply_listener = ReplyListener()
+
+
+class ServiceRpc(nameko_rpc.ServiceRpc):
+    reply_listener = ReplyListener()

@@ -24,6 +24,10 @@ def load(schema: Schema, data, partial=False):
     """Validate `data`; on failure raise ValidationFailed with field -> [messages]."""
     if not isinstance(data, dict):
         raise ValidationFailed("Body must be a JSON object", {"_schema": ["Expected a JSON object."]})
+    unstorable = {field: [validators.UNSTORABLE_TEXT] for field, value in data.items()
+                  if not validators.storable(value)}
+    if unstorable:
+        raise ValidationFailed("Invalid input", unstorable)
     try:
         return schema.load(data, partial=partial)
     except MarshmallowError as err:

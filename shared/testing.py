@@ -19,7 +19,7 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from shared.config import ROOT, env
+from shared.config import ROOT, SERVICES, env
 from shared.crypto import new_key
 from shared.db import make_engine
 from shared.migrate import upgrade
@@ -168,6 +168,38 @@ class RunningStack:
         raise TimeoutError(f"stack not healthy: {last.text if last is not None else 'no answer'}")
 
 
+class PostgresDatabases:
+    """With SECTO_TEST_POSTGRES_URI (`make test-postgres`) a stack gets one fresh PostgreSQL
+    database per service, dropped when it stops."""
+
+    def __init__(self, server_uri):
+        self.server_uri = server_uri
+        self.names = {service: f"secto_{uuid.uuid4().hex[:8]}_{service}" for service in SERVICES}
+
+    @classmethod
+    def from_env(cls):
+        uri = env("SECTO_TEST_POSTGRES_URI")
+        return cls(uri) if uri else None
+
+    def _execute(self, statements):
+        import psycopg2
+
+        connection = psycopg2.connect(self.server_uri)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        connection.close()
+
+    def create(self) -> dict:
+        self._execute([f"CREATE DATABASE {name}" for name in self.names.values()])
+        base = self.server_uri.rsplit("/", 1)[0]
+        return {f"{service.upper()}_DATABASE_URL": f"{base}/{name}" for service, name in self.names.items()}
+
+    def drop(self):
+        self._execute([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in self.names.values()])
+
+
 def start_stack(scale=None, extra_env=None, amqp_uri=None):
     """Whole platform on its own vhost (or on `amqp_uri`, e.g. a private broker), temp var
     dir and free port."""
@@ -181,6 +213,9 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None):
     stack_env = {**TEST_SECRETS, "AMQP_URI": amqp_uri, "SECTO_VAR_DIR": str(var_dir),
                  "GATEWAY_PORT": str(port), "SECTO_ADMIN_USERNAME": ADMIN[0], "SECTO_ADMIN_PASSWORD": ADMIN[1],
                  **UNLIMITED, **(extra_env or {})}
+    databases = PostgresDatabases.from_env()
+    if databases:
+        stack_env.update(databases.create())
     log_path = var_dir / "stack.log"
     log = open(log_path, "ab")
     stack = Stack(stack_env, scale, stdout=log)
@@ -193,6 +228,8 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None):
         log.close()
         if vhost:
             vhosts.delete(vhost)
+        if databases:
+            databases.drop()
 
     running.stop = stop
     try:

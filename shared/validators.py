@@ -84,3 +84,18 @@ def ovt(value: str) -> str:
         raise ValueError("OVT must be 0037, the 8 digits of a Y-tunnus and an optional suffix.")
     business_id(match.group(1))
     return compact
+
+
+UNSTORABLE_TEXT = "Contains a NUL character or invalid Unicode."
+
+
+def storable(value) -> bool:
+    """False for text no database can store as such: NUL characters or lone surrogates
+    (JSON allows both), anywhere inside lists and objects too."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return all(storable(key) and storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(storable(item) for item in value)
+    return True

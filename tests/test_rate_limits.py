@@ -50,3 +50,13 @@ def test_body_and_page_size_caps(stack, admin):
     assert too_big.status_code == 413 and too_big.json()["error"] == "payload_too_large"
     assert admin.get("/organisations", params={"limit": 201}).status_code == 400
     assert admin.get("/organisations", params={"limit": 200}).status_code == 200
+
+
+def test_text_no_database_can_store_is_400_not_500(stack, admin):
+    """NUL characters and lone surrogates pass JSON and URLs but not PostgreSQL."""
+    nul = admin.post("/dealerships", json={"name": "Auto\u0000talo"})
+    assert nul.status_code == 400 and "name" in nul.json()["details"]
+    surrogate = admin.post("/dealerships", data='{"name": "Auto\\udc48"}', headers={"Content-Type": "application/json"})
+    assert surrogate.status_code == 400, surrogate.text
+    assert admin.get("/vehicles/abc%00def").status_code == 400
+    assert admin.get("/vehicles", params={"cost_center": "a\x00"}).status_code == 400

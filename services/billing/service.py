@@ -1,9 +1,9 @@
 from nameko.events import event_handler
-from nameko.rpc import ServiceRpc, rpc
+from nameko.rpc import rpc
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import PERSON_ERASED
+from shared.messaging import PERSON_ERASED, ServiceRpc
 from shared.schemas import load
 from shared.service_base import ServiceBase
 
