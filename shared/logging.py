@@ -73,6 +73,7 @@ def configure(component: str, level: str = "INFO") -> None:
     root.setLevel(level)
     logging.getLogger("kombu").setLevel("WARNING")
     logging.getLogger("amqp").setLevel("WARNING")
+    logging.getLogger("pika").setLevel("WARNING")  # it narrates every connection step at INFO
 
 
 def get_logger(name=None):

@@ -9,6 +9,10 @@ from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 from prometheus_client import Counter, Histogram, start_http_server
 
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
 ENTRYPOINT_SECONDS = Histogram("secto_entrypoint_seconds", "Duration of RPC, event and timer entrypoints",
                                ["service", "entrypoint", "outcome"])
 MESSAGES_CONSUMED = Counter("secto_messages_consumed_total", "Event and queue messages handled",
@@ -27,7 +31,11 @@ def expose(port: int | None = None) -> int | None:
     """Start the scrape endpoint once per process."""
     port = int(port if port is not None else os.environ.get("METRICS_PORT") or 0)
     if port and not _exposed:
-        start_http_server(port, addr="127.0.0.1")
+        try:
+            start_http_server(port, addr="127.0.0.1")
+        except OSError as error:  # no scrape endpoint is no reason to refuse the service's work
+            log.error("metrics.unavailable", port=port, error=str(error))
+            return None
         _exposed.append(port)
     return port or None
 

@@ -158,6 +158,9 @@ class RunningStack:
         deadline = time.time() + timeout
         last = None
         while time.time() < deadline:
+            exited = [f"{p.args[-1]} exited with {p.returncode}" for p in self.stack.processes if p.poll() is not None]
+            if exited:
+                raise RuntimeError(f"{'; '.join(exited)}\nlast lines of {self.log_path}:\n{self.log_tail()}")
             try:
                 last = requests.get(f"{self.base_url}/health", timeout=5)
                 if last.status_code == 200:
@@ -165,7 +168,14 @@ class RunningStack:
             except requests.RequestException:
                 pass
             time.sleep(0.3)
-        raise TimeoutError(f"stack not healthy: {last.text if last is not None else 'no answer'}")
+        raise TimeoutError(f"stack not healthy: {last.text if last is not None else 'no answer'}\n"
+                           f"last lines of {self.log_path}:\n{self.log_tail()}")
+
+    def log_tail(self, lines=40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
 
 
 class PostgresDatabases:

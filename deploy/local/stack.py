@@ -1,6 +1,7 @@
 """Start every service and the gateway as separate `nameko run` processes (one per
 service, N for a scaled one). Used by `make run` and by the integration tests."""
 import os
+import random
 import secrets
 import signal
 import socket
@@ -56,10 +57,26 @@ def wait_for_port(host, port, timeout, processes=()):
     raise TimeoutError(f"nothing answered on {host}:{port} within {timeout}s")
 
 
+# Ports handed to a process that binds them later come from below the kernel's ephemeral
+# range: a port from bind(0) can meanwhile become the local end of any outgoing connection
+# (every AMQP client here makes some), and then the process fails to listen on it.
+PORT_RANGE = (20000, 32000)
+BROKER_PORTS = range(25600, 25800)  # private brokers' Erlang distribution ports (AMQP + 20000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    low, high = PORT_RANGE
+    for _ in range(200):
+        port = random.SystemRandom().randint(low, high)  # not the seedable module RNG
+        if port in BROKER_PORTS:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{high}")
 
 
 class Stack:
