@@ -1,0 +1,10 @@
+"""One mixin per domain; what more than one of them needs is here."""
+from shared.errors import NotFound
+
+
+def require_customer(rpc, customer_id):
+    """A customer is an organisation or a person known to identity (NotFound otherwise)."""
+    try:
+        rpc.identity.get_organisation(customer_id)
+    except NotFound:
+        rpc.identity.get_person(customer_id)

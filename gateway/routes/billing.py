@@ -1,27 +1,20 @@
 """Billing: profiles per customer, the monthly invoice run, invoices within scope."""
 from services.billing import schemas
-from shared.errors import NotFound
 
 from gateway.auth import STAFF, STAFF_OR_MANAGER
 from gateway.http import json_body, page_args, route
+from gateway.routes import require_customer
 
 TAG = "billing"
 
 
 class BillingRoutes:
-    def _require_customer(self, customer_id):
-        """A customer is an organisation or a person known to identity (404 otherwise)."""
-        try:
-            self.rpc.identity.get_organisation(customer_id)
-        except NotFound:
-            self.rpc.identity.get_person(customer_id)
-
     @route("PUT", "/billing-profiles/<string:customer_id>", summary="Set how a customer is invoiced: paper, "
            "e-invoice (OVT or IBAN address + operator) or email", tag=TAG, roles=STAFF, body=schemas.ProfilePut,
            response=schemas.Profile)
     def put_billing_profile(self, request, principal, customer_id):
         body = json_body(request)
-        self._require_customer(customer_id)
+        require_customer(self.rpc, customer_id)
         return self.rpc.billing.put_profile(customer_id, body)
 
     @route("GET", "/billing-profiles/<string:customer_id>", summary="A customer's billing profile", tag=TAG,

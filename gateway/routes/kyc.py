@@ -11,25 +11,20 @@ from shared.errors import NotFound, UnsupportedMediaType, ValidationFailed
 
 from gateway.auth import STAFF
 from gateway.http import created, json_body, page_args, route
+from gateway.routes import require_customer
 
 TAG = "kyc"
 MULTIPART_OVERHEAD = 64 * 1024
 
 
 class KycRoutes:
-    def _require_customer(self, customer_id):
-        try:
-            self.rpc.identity.get_organisation(customer_id)
-        except NotFound:
-            self.rpc.identity.get_person(customer_id)
-
     @route("POST", "/kyc/cases", summary="Open a KYC case for a customer (organisation or person)", tag=TAG,
            roles=STAFF, body=schemas.CaseCreate, response=schemas.Case, status=201)
     def create_kyc_case(self, request, principal):
         body = json_body(request)
         if isinstance(body.get("customer_id"), str):
             try:
-                self._require_customer(body["customer_id"])
+                require_customer(self.rpc, body["customer_id"])
             except NotFound:
                 raise ValidationFailed("Unknown customer", {"customer_id": ["No such organisation or person."]})
         return created(self.rpc.kyc.create_case(body))
