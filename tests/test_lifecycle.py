@@ -27,7 +27,7 @@ def skip_unless_complete(response):
 
 
 @pytest.fixture
-def subject(admin, make_person, make_user):
+def subject(admin, make_person, make_user, stack):
     """A person with data in identity, marketing and driver: address, national id, a driver
     account that was used, consents, a location ping, profiling and event attendance."""
     national_id = unique_national_id()
@@ -47,8 +47,21 @@ def subject(admin, make_person, make_user):
     event = admin.post("/marketing/events", json={"name": "Launch", "starts_at": "2027-01-01T10:00:00Z"}).json()
     assert admin.post(f"/marketing/events/{event['id']}/attendees",
                       json={"person_id": person["id"], "status": "attended"}).status_code == 201
-    _lease_a_car(admin, person, client, national_id)
+    vehicle = _lease_a_car(admin, person, client, national_id)
+    _fuel(stack, person, vehicle, client)
     return person, national_id, client
+
+
+def _fuel(stack, person, vehicle, client):
+    """A partner fueling at a station, matched to the person by phone and plate."""
+    from services.driver.partner.publish import Publisher
+
+    with Publisher(stack.amqp_uri, "neste") as publisher:
+        publisher.publish({"event_id": str(uuid.uuid4()), "partner": "neste", "phone": person["phone"],
+                           "registration_number": vehicle["registration_number"], "product": "Neste Futura 95E10",
+                           "company": "Neste", "municipality": "Espoo", "station": "Neste Espoo Keilaniemi",
+                           "liters": 38.5, "amount_eur": "72.30", "fueled_at": "2026-11-03T08:15:00+02:00"})
+    wait_for(lambda: client.get("/me/fuelings").json()["items"], timeout=15)
 
 
 def _lease_a_car(admin, person, client, national_id):
@@ -73,6 +86,7 @@ def _lease_a_car(admin, person, client, national_id):
                                           "document_type": "passport", "document_number": "XP7654321",
                                           "document_country": "FI", "document_expires_on": "2032-01-01"}
                       ).status_code == 201
+    return vehicle
 
 
 def identifying_values(person, national_id):
@@ -106,6 +120,8 @@ def test_export_then_erase(admin, subject):
     assert exported["marketing"]["attendance"] and exported["gateway"]["web_usage"]
     assert exported["driver"]["profile"]["data"]["phone"] == person["phone"]
     assert [t["km"] for t in exported["driver"]["driving_log"]["items"]] == [42]
+    [fueling] = exported["driver"]["fuelings"]["items"]
+    assert fueling["station"] == "Neste Espoo Keilaniemi" and fueling["phone"] == person["phone"]
     assert exported["fleet"]["vehicles"]["role"] == "processor" and len(exported["fleet"]["vehicles"]["items"]) == 1
     assert exported["fleet"]["contracts"]["items"][0]["monthly_total"] == "625.85"
     assert exported["billing"]["profile"]["email"] == person["email"]
@@ -138,6 +154,8 @@ def test_export_then_erase(admin, subject):
     sms = {c["purpose"]: c["status"] for c in after["marketing"]["consents"]}
     assert sms["sms_marketing"] == "prohibited" and sms["email_marketing"] == "withdrawn"
     assert after["driver"]["location"]["items"] == []
+    assert [f["phone"] for f in after["driver"]["fuelings"]["items"]] == [None]
+    assert any(kept["data"].startswith("fuelings of vehicle") for kept in erased["services"]["driver"]["retained"])
     assert after["billing"]["profile"]["email"] is None and after["billing"]["profile"]["paper_address"] is None
     assert len(after["billing"]["invoices"]) == 1 and after["fleet"]["contracts"]["items"][0]["notes"] is None
 

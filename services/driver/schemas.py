@@ -294,3 +294,8 @@ class Fueling(StrictSchema):
     amount_eur = Money(allow_none=True)
     fueled_at = fields.DateTime()
     matched = fields.Function(lambda row: row.matched_at is not None)
+
+
+class FuelingExport(Fueling):
+    """In the person's export also the phone number the partner sent (removed on erasure)."""
+    phone = fields.String(allow_none=True)

@@ -127,7 +127,7 @@ class DriverService(ServiceBase):
                               "items": schemas.Wash(many=True).dump(data["wash_bookings"]["items"])},
             "location": {"role": "controller", "consent": data["location"]["consent"],
                          "items": schemas.LocationPing(many=True).dump(data["location"]["items"])},
-            "fuelings": {"role": "processor", "items": schemas.Fueling(many=True).dump(data["fuelings"]["items"])},
+            "fuelings": {"role": "processor", "items": schemas.FuelingExport(many=True).dump(data["fuelings"]["items"])},
         }
 
     @rpc
