@@ -46,6 +46,14 @@ class Principal:
             raise NotFound()
 
 
+def bearer_token(request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
 class Auth(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return Authenticator(worker_ctx)
@@ -56,11 +64,10 @@ class Authenticator:
         self.worker_ctx = worker_ctx
 
     def authenticate(self, request) -> Principal:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(request)
+        if token is None:
             raise Unauthorized("Send 'Authorization: Bearer <token>'")
-        claims = tokens.verify(token.strip())
+        claims = tokens.verify(token)
         service = self.worker_ctx.service
         data = service.rpc.identity.get_principal(claims["sub"], claims["ver"])
         principal = Principal(**{**data, "organisation_ids": tuple(data["organisation_ids"])})

@@ -8,6 +8,8 @@ from collections import OrderedDict
 from shared import config, tokens
 from shared.errors import TooManyRequests, Unauthorized
 
+from gateway.auth import bearer_token
+
 MAX_TRACKED = 100_000  # buckets kept; the least recently used go first
 
 
@@ -45,8 +47,8 @@ class RateLimits:
 
 
 def _account_of(request) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if token is None:
         return None
     try:
         return tokens.verify(token)["sub"]
