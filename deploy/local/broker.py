@@ -7,12 +7,12 @@ Stdlib only: it runs before the virtualenv exists.
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
+
+from machine import address, answers, apt_install, as_user, ensure as ensure_server
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("SECTO_VAR_DIR", ROOT / "var"))
@@ -25,16 +25,7 @@ START_TIMEOUT = 90
 
 
 def amqp_address():
-    uri = urllib.parse.urlparse(os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"))
-    return uri.hostname or "127.0.0.1", uri.port or 5672
-
-
-def answers(host, port, timeout=1.0):
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return address(os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"), 5672)
 
 
 def nodename():
@@ -63,21 +54,13 @@ def broker_env():
 
 
 def as_rabbitmq(cmd):
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "rabbitmq", "--"] + cmd
-    return cmd
+    return as_user("rabbitmq", cmd)
 
 
 def install():
     if Path(SERVER).exists():
         return
-    if os.geteuid() != 0:
-        sys.exit("rabbitmq-server is not installed and this is not root: install it first")
-    print("installing rabbitmq-server (Debian package)", flush=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "rabbitmq-server"], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    apt_install("rabbitmq-server")
     # the package may start a system broker on 0.0.0.0; we run our own on loopback
     if shutil.which("service"):
         subprocess.run(["service", "rabbitmq-server", "stop"], stdout=subprocess.DEVNULL,
@@ -117,16 +100,7 @@ def start():
 
 
 def ensure():
-    host, port = amqp_address()
-    if answers(host, port):
-        print("reused", flush=True)
-        return
-    if host not in ("127.0.0.1", "localhost"):
-        sys.exit("no broker answers at %s:%s and it is not local" % (host, port))
-    began = time.time()
-    start()
-    print("started", flush=True)
-    print("broker up in %.1fs" % (time.time() - began), file=sys.stderr, flush=True)
+    ensure_server("broker", *amqp_address(), start)
 
 
 def stop():

@@ -6,12 +6,11 @@
 """
 import glob
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.parse
 from pathlib import Path
+
+from machine import address as parse_address, apt_install, as_user, ensure as ensure_server
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("SECTO_VAR_DIR", ROOT / "var"))
@@ -22,34 +21,19 @@ START_TIMEOUT = 60
 
 
 def address():
-    uri = urllib.parse.urlparse(os.environ.get("SECTO_PG_URI", DEFAULT_URI))
-    return uri.hostname or "127.0.0.1", uri.port or 5432
-
-
-def answers(host, port):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
+    return parse_address(os.environ.get("SECTO_PG_URI", DEFAULT_URI), 5432)
 
 
 def bindir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if not found:
-        if os.geteuid() != 0:
-            sys.exit("PostgreSQL is not installed and this is not root: install it first")
-        print("installing postgresql (Debian package)", flush=True)
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        apt_install("postgresql")
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(found[-1]).parent
 
 
 def as_postgres(cmd):
-    return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
+    return as_user("postgres", cmd)
 
 
 def start():
@@ -71,16 +55,7 @@ def start():
 
 
 def ensure():
-    host, port = address()
-    if answers(host, port):
-        print("reused", flush=True)
-        return
-    if host not in ("127.0.0.1", "localhost"):
-        sys.exit("no PostgreSQL answers at %s:%s and it is not local" % (host, port))
-    began = time.time()
-    start()
-    print("started", flush=True)
-    print("postgres up in %.1fs" % (time.time() - began), file=sys.stderr, flush=True)
+    ensure_server("postgres", *address(), start)
 
 
 def stop():
