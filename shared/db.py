@@ -8,7 +8,7 @@ import weakref
 from decimal import Decimal
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, MetaData, String, create_engine, event, select, text, tuple_
+from sqlalchemy import DateTime, MetaData, String, create_engine, event, select, text, true, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -160,10 +160,20 @@ def paginate(session: Session, stmt, order_by, limit: int, cursor: str | None):
     return rows, _encode_cursor([getattr(last, column.key) for column in order_by])
 
 
+def in_scope(column, scope):
+    """SQL condition: `column` is one of the caller's ids; scope None (staff) is everything."""
+    return true() if scope is None else column.in_(scope)
+
+
+def visible(value, scope) -> bool:
+    """The same for a loaded row's value."""
+    return scope is None or value in scope
+
+
 def page(items, next_cursor) -> dict:
     """The list shape of SPEC §5."""
     return {"items": items, "next_cursor": next_cursor}
 
 
-__all__ = ["Database", "paginate", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime",
+__all__ = ["Database", "paginate", "in_scope", "visible", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime",
            "IdColumn", "new_metadata", "make_engine"]

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import new_id, paginate
+from shared.db import in_scope, new_id, paginate, visible
 
 from services.billing import exceptions as exc
 from services.billing.models import DEFAULT_TERMS_DAYS, BillingProfile, Invoice, InvoiceLine
@@ -87,15 +87,13 @@ def _new_invoice(session, customer_id, period, contracts, today) -> Invoice:
 
 def get_invoice(session, invoice_id, customer_ids=None) -> Invoice:
     invoice = session.get(Invoice, invoice_id)
-    if invoice is None or (customer_ids is not None and invoice.customer_id not in customer_ids):
+    if invoice is None or not visible(invoice.customer_id, customer_ids):
         raise exc.InvoiceNotFound()
     return invoice
 
 
 def list_invoices(session, filters, limit, cursor, customer_ids=None):
-    stmt = select(Invoice)
-    if customer_ids is not None:
-        stmt = stmt.where(Invoice.customer_id.in_(customer_ids))
+    stmt = select(Invoice).where(in_scope(Invoice.customer_id, customer_ids))
     for field in ("customer_id", "period", "status"):
         if field in filters:
             stmt = stmt.where(getattr(Invoice, field) == filters[field])

@@ -1,11 +1,13 @@
 """Fleet use cases: plain functions over a Session; each commits its own unit of work."""
+import calendar
 import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
-from shared.db import paginate, utcnow
+from shared.db import in_scope, paginate, utcnow, visible
 from shared.errors import ValidationFailed
 from shared.logging import get_logger
 
@@ -29,10 +31,6 @@ VEHICLE_STATUS_OF = {"ordered": "ordered", "awaiting_delivery": "awaiting_delive
 ASSIGNMENT_FIELDS = ("driver_person_id", "user_organisation_id", "cost_center")
 
 
-def _in_scope(column, organisation_ids):
-    return True if organisation_ids is None else column.in_(organisation_ids)
-
-
 # --- vehicles -----------------------------------------------------------------------
 
 def create_vehicle(session, data, actor_id=None) -> Vehicle:
@@ -51,7 +49,7 @@ def create_vehicle(session, data, actor_id=None) -> Vehicle:
 def get_vehicle(session, vehicle_id, organisation_ids=None) -> Vehicle:
     """organisation_ids: the caller's scope (None = everything); outside it the vehicle does not exist."""
     vehicle = session.get(Vehicle, vehicle_id)
-    if vehicle is None or (organisation_ids is not None and vehicle.user_organisation_id not in organisation_ids):
+    if vehicle is None or not visible(vehicle.user_organisation_id, organisation_ids):
         raise exc.VehicleNotFound()
     return vehicle
 
@@ -86,7 +84,7 @@ def vehicle_history(session, vehicle_id, limit, cursor):
 
 
 def list_vehicles(session, filters, limit, cursor, organisation_ids=None):
-    stmt = select(Vehicle).where(_in_scope(Vehicle.user_organisation_id, organisation_ids))
+    stmt = select(Vehicle).where(in_scope(Vehicle.user_organisation_id, organisation_ids))
     for field in ("status", "cost_center", "driver_person_id", "user_organisation_id", "vehicle_class",
                   "power_source", "registration_number"):
         if field in filters:
@@ -114,14 +112,10 @@ def _columns(row) -> dict:
 # --- contracts ----------------------------------------------------------------------
 
 def _add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later, or the last day of that month if it is shorter."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last_day in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last_day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def create_contract(session, data) -> Contract:
@@ -140,8 +134,7 @@ def create_contract(session, data) -> Contract:
 
 def get_contract(session, contract_id, organisation_ids=None) -> Contract:
     contract = session.get(Contract, contract_id)
-    if contract is None or (organisation_ids is not None
-                            and contract.vehicle.user_organisation_id not in organisation_ids):
+    if contract is None or not visible(contract.vehicle.user_organisation_id, organisation_ids):
         raise exc.ContractNotFound()
     return contract
 
@@ -165,7 +158,7 @@ def update_contract(session, contract_id, data) -> Contract:
 
 
 def list_contracts(session, filters, limit, cursor, organisation_ids=None):
-    stmt = select(Contract).join(Contract.vehicle).where(_in_scope(Vehicle.user_organisation_id, organisation_ids))
+    stmt = select(Contract).join(Contract.vehicle).where(in_scope(Vehicle.user_organisation_id, organisation_ids))
     for field in ("status", "vehicle_id", "customer_id"):
         if field in filters:
             stmt = stmt.where(getattr(Contract, field) == filters[field])
@@ -228,8 +221,7 @@ def create_delivery(session, data) -> Delivery:
 
 def get_delivery(session, delivery_id, organisation_ids=None) -> Delivery:
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or (organisation_ids is not None
-                            and delivery.vehicle.user_organisation_id not in organisation_ids):
+    if delivery is None or not visible(delivery.vehicle.user_organisation_id, organisation_ids):
         raise exc.DeliveryNotFound()
     return delivery
 
@@ -245,7 +237,7 @@ def update_delivery(session, delivery_id, data) -> Delivery:
 
 
 def list_deliveries(session, filters, limit, cursor, organisation_ids=None):
-    stmt = select(Delivery).join(Delivery.vehicle).where(_in_scope(Vehicle.user_organisation_id, organisation_ids))
+    stmt = select(Delivery).join(Delivery.vehicle).where(in_scope(Vehicle.user_organisation_id, organisation_ids))
     if "pending" in filters:
         pending = Delivery.delivered_on.is_(None)
         stmt = stmt.where(pending if filters["pending"] else ~pending)
@@ -257,8 +249,17 @@ def list_deliveries(session, filters, limit, cursor, organisation_ids=None):
 # --- usage --------------------------------------------------------------------------
 
 def latest_reading(session, vehicle_id) -> OdometerReading | None:
-    return session.scalars(select(OdometerReading).where(OdometerReading.vehicle_id == vehicle_id)
-                           .order_by(OdometerReading.km.desc(), OdometerReading.read_on.desc())).first()
+    return latest_readings(session, [vehicle_id]).get(vehicle_id)
+
+
+def latest_readings(session, vehicle_ids) -> dict[str, OdometerReading]:
+    """The highest reading (the later one on a tie) of each vehicle, in one query."""
+    ranked = select(OdometerReading, func.row_number().over(
+        partition_by=OdometerReading.vehicle_id,
+        order_by=(OdometerReading.km.desc(), OdometerReading.read_on.desc())).label("rank")
+    ).where(OdometerReading.vehicle_id.in_(vehicle_ids)).subquery()
+    latest = aliased(OdometerReading, ranked)
+    return {reading.vehicle_id: reading for reading in session.scalars(select(latest).where(ranked.c.rank == 1))}
 
 
 def add_reading(session, vehicle_id, data, source_ref=None) -> OdometerReading:
@@ -333,7 +334,7 @@ def record_trip(session, data) -> OdometerReading | None:
 def contracts_ending(session, days, limit, cursor, organisation_ids=None, today=None):
     today = today or dt.date.today()
     stmt = (select(Contract).join(Contract.vehicle)
-            .where(_in_scope(Vehicle.user_organisation_id, organisation_ids), Contract.status == "active",
+            .where(in_scope(Vehicle.user_organisation_id, organisation_ids), Contract.status == "active",
                    Contract.ends_on >= today, Contract.ends_on <= today + dt.timedelta(days=days)))
     contracts, next_cursor = paginate(session, stmt, (Contract.ends_on, Contract.id), limit, cursor)
     rows = [{"contract_id": c.id, "vehicle_id": c.vehicle_id, "registration_number": c.vehicle.registration_number,
@@ -349,9 +350,10 @@ def km_overrun(session, limit, cursor, organisation_ids=None, today=None):
     that date, and the projection to the end of the term at the same pace."""
     today = today or dt.date.today()
     stmt = (select(Contract).join(Contract.vehicle)
-            .where(_in_scope(Vehicle.user_organisation_id, organisation_ids), Contract.status == "active"))
+            .where(in_scope(Vehicle.user_organisation_id, organisation_ids), Contract.status == "active"))
     contracts, next_cursor = paginate(session, stmt, (Contract.created_at, Contract.id), limit, cursor)
-    return [_overrun_row(c, latest_reading(session, c.vehicle_id)) for c in contracts], next_cursor
+    readings = latest_readings(session, [c.vehicle_id for c in contracts])
+    return [_overrun_row(c, readings.get(c.vehicle_id)) for c in contracts], next_cursor
 
 
 def _overrun_row(contract, reading) -> dict:
@@ -376,7 +378,7 @@ def _overrun_row(contract, reading) -> dict:
 def co2_by_cost_center(session, organisation_ids=None) -> list[dict]:
     stmt = (select(Vehicle.user_organisation_id, Vehicle.cost_center, func.count(Vehicle.id),
                    func.coalesce(func.sum(Vehicle.co2_g_per_km), 0), func.avg(Vehicle.co2_g_per_km))
-            .where(_in_scope(Vehicle.user_organisation_id, organisation_ids),
+            .where(in_scope(Vehicle.user_organisation_id, organisation_ids),
                    Vehicle.status.not_in(("returned", "sold")))
             .group_by(Vehicle.user_organisation_id, Vehicle.cost_center)
             .order_by(Vehicle.user_organisation_id, Vehicle.cost_center))
@@ -389,7 +391,7 @@ def co2_by_cost_center(session, organisation_ids=None) -> list[dict]:
 def fuel_report(session, filters, limit, cursor, organisation_ids=None):
     """Litres and cost per vehicle and month; paged by vehicle so a page costs the same at
     any table size (the (vehicle_id, month) index)."""
-    vehicles_stmt = select(Vehicle).where(_in_scope(Vehicle.user_organisation_id, organisation_ids))
+    vehicles_stmt = select(Vehicle).where(in_scope(Vehicle.user_organisation_id, organisation_ids))
     vehicles, next_cursor = paginate(session, vehicles_stmt, (Vehicle.created_at, Vehicle.id), limit, cursor)
     by_id = {vehicle.id: vehicle for vehicle in vehicles}
     stmt = (select(Fueling.vehicle_id, Fueling.month, func.count(), func.sum(Fueling.liters),

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import tokens
 from shared.crypto import FieldCipher, blind_index
-from shared.db import paginate, utcnow
+from shared.db import in_scope, paginate, utcnow, visible
 from shared.errors import ValidationFailed
 from shared.validators import mask_national_id
 
@@ -38,7 +38,7 @@ def create_organisation(session, data) -> Organisation:
 def get_organisation(session, organisation_id, organisation_ids=None) -> Organisation:
     """organisation_ids: the caller's scope (None = everything)."""
     organisation = session.get(Organisation, organisation_id)
-    if organisation is None or (organisation_ids is not None and organisation_id not in organisation_ids):
+    if organisation is None or not visible(organisation_id, organisation_ids):
         raise exc.OrganisationNotFound()
     return organisation
 
@@ -71,8 +71,7 @@ def list_organisations(session, filters, limit, cursor, organisation_ids=None):
             stmt = stmt.where(getattr(Organisation, field) == filters[field])
     if filters.get("name"):
         stmt = stmt.where(Organisation.name.ilike(f"%{filters['name']}%"))
-    if organisation_ids is not None:
-        stmt = stmt.where(Organisation.id.in_(organisation_ids))
+    stmt = stmt.where(in_scope(Organisation.id, organisation_ids))
     return paginate(session, stmt, (Organisation.created_at, Organisation.id), limit, cursor)
 
 
@@ -307,15 +306,13 @@ def _check_account_links(session, data):
 
 def get_account(session, account_id, organisation_ids=None) -> Account:
     account = session.get(Account, account_id)
-    if account is None or (organisation_ids is not None and account.organisation_id not in organisation_ids):
+    if account is None or not visible(account.organisation_id, organisation_ids):
         raise exc.AccountNotFound()
     return account
 
 
 def list_accounts(session, filters, limit, cursor, organisation_ids=None):
-    stmt = select(Account).filter_by(**filters)
-    if organisation_ids is not None:
-        stmt = stmt.where(Account.organisation_id.in_(organisation_ids))
+    stmt = select(Account).filter_by(**filters).where(in_scope(Account.organisation_id, organisation_ids))
     return paginate(session, stmt, (Account.created_at, Account.id), limit, cursor)
 
 
