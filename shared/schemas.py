@@ -3,7 +3,7 @@
 shared.validators."""
 from decimal import Decimal
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowError
 
 from shared import validators
@@ -112,6 +112,18 @@ class Id(fields.UUID):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return str(super()._deserialize(value, attr, data, **kwargs))
+
+
+class EventSchema(Schema):
+    """An event as a consumer reads it: producers may add fields; consumers take what they need."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class PersonErasedEvent(EventSchema):
+    """identity.person_erased: every service erases what it holds of the person."""
+    person_id = Id(required=True)
 
 
 class PageQuery(StrictSchema):

@@ -115,10 +115,3 @@ class BillableContract(Schema):
     maintenance_budget = Money(required=True)
     account_fee = Money(required=True)
     monthly_total = Money(required=True)
-
-
-class PersonErasedEvent(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    person_id = Id(required=True)

@@ -4,7 +4,7 @@ from nameko.rpc import rpc
 from shared.db import page
 from shared.logging import configure
 from shared.messaging import PERSON_ERASED, ServiceRpc
-from shared.schemas import load
+from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase
 
 from services.billing import handlers, schemas
@@ -59,4 +59,4 @@ class BillingService(ServiceBase):
 
     @event_handler("identity", PERSON_ERASED)
     def on_person_erased(self, payload):
-        handlers.erase_person(self.db, load(schemas.PersonErasedEvent(), payload)["person_id"])
+        handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])

@@ -4,20 +4,15 @@ import json
 import re
 from decimal import Decimal
 
-from marshmallow import EXCLUDE, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from shared.db import utcnow
 from shared import validators
 from shared.errors import ValidationFailed
-from shared.schemas import Id, Money, Phone, RegistrationNumber, StrictSchema, load
+from shared.schemas import EventSchema, Id, Money, Phone, RegistrationNumber, StrictSchema, load
 
 
-class _Event(StrictSchema):
-    class Meta:
-        unknown = EXCLUDE  # producers may add fields; consumers take what they need
-
-
-class PersonEvent(_Event):
+class PersonEvent(EventSchema):
     """identity.person_created / person_updated as this service reads it."""
     id = Id(required=True)
     first_name = fields.String(required=True)
@@ -26,11 +21,7 @@ class PersonEvent(_Event):
     phone = fields.String(allow_none=True, load_default=None)
 
 
-class PersonErasedEvent(_Event):
-    person_id = Id(required=True)
-
-
-class VehicleAssignedEvent(_Event):
+class VehicleAssignedEvent(EventSchema):
     vehicle_id = Id(required=True)
     registration_number = fields.String(allow_none=True, load_default=None)
     driver_person_id = Id(allow_none=True, load_default=None)
@@ -39,7 +30,7 @@ class VehicleAssignedEvent(_Event):
     model = fields.String(allow_none=True, load_default=None)
 
 
-class ContractChangedEvent(_Event):
+class ContractChangedEvent(EventSchema):
     contract_id = Id(required=True)
     vehicle_id = Id(required=True)
     registration_number = fields.String(allow_none=True, load_default=None)
@@ -54,7 +45,7 @@ class ContractChangedEvent(_Event):
     start_km = fields.Integer(allow_none=True, load_default=None)
 
 
-class ConsentChangedEvent(_Event):
+class ConsentChangedEvent(EventSchema):
     person_id = Id(required=True)
     purpose = fields.String(required=True)
     status = fields.String(required=True)
@@ -188,7 +179,7 @@ class LocationPing(StrictSchema):
     at = fields.DateTime()
 
 
-class PartnerFueling(_Event):
+class PartnerFueling(EventSchema):
     """A partner's fueling message (SPEC §4); amount_eur is an optional extra."""
     event_id = Id(required=True)
     partner = fields.String(required=True, validate=validate.Length(min=1, max=50))

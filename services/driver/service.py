@@ -5,7 +5,7 @@ from shared.db import page
 from shared.logging import configure
 from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED, PERSON_ERASED,
                               PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED)
-from shared.schemas import load
+from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase
 
 from services.driver import handlers, schemas
@@ -136,4 +136,4 @@ class DriverService(ServiceBase):
 
     @event_handler("identity", PERSON_ERASED)
     def on_person_erased(self, payload):
-        handlers.erase_person(self.db, load(schemas.PersonErasedEvent(), payload)["person_id"])
+        handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])

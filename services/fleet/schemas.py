@@ -1,8 +1,8 @@
 import datetime as dt
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import Id, Money, Phone, PostalCode, RegistrationNumber, StrictSchema, Vin
+from shared.schemas import EventSchema, Id, Money, Phone, PostalCode, RegistrationNumber, StrictSchema, Vin
 
 from services.fleet.models import (CONTRACT_STATUSES, ODOMETER_SOURCES, POWER_SOURCES, SERVICE_EVENT_KINDS,
                                    VEHICLE_CLASSES, VEHICLE_STATUSES)
@@ -313,12 +313,7 @@ class NoFilter(StrictSchema):
     pass
 
 
-class _Event(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-
-class FuelingRecordedEvent(_Event):
+class FuelingRecordedEvent(EventSchema):
     fueling_id = Id(required=True)
     event_id = Id(allow_none=True, load_default=None)
     vehicle_id = Id(required=True)
@@ -332,15 +327,11 @@ class FuelingRecordedEvent(_Event):
     fueled_at = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
 
 
-class TripLoggedEvent(_Event):
+class TripLoggedEvent(EventSchema):
     trip_id = Id(required=True)
     vehicle_id = Id(required=True)
     date = fields.Date(required=True)
     odometer_end = fields.Integer(required=True, validate=KM)
-
-
-class PersonErasedEvent(_Event):
-    person_id = Id(required=True)
 
 
 class Fueling(StrictSchema):

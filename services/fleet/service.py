@@ -4,7 +4,7 @@ from nameko.rpc import rpc
 from shared.db import page
 from shared.logging import configure
 from shared.messaging import CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, TRIP_LOGGED, VEHICLE_ASSIGNED
-from shared.schemas import load
+from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase
 
 from services.fleet import handlers, schemas
@@ -200,5 +200,5 @@ class FleetService(ServiceBase):
 
     @event_handler("identity", PERSON_ERASED)
     def on_person_erased(self, payload):
-        handlers.erase_person(self.db, load(schemas.PersonErasedEvent(), payload)["person_id"])
+        handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])
 

@@ -1,7 +1,7 @@
 import datetime as dt
 
 import phonenumbers
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.schemas import Id, NationalId, StrictSchema
 
@@ -123,10 +123,3 @@ class CaseFilter(StrictSchema):
 class DocumentUpload(Schema):
     """multipart/form-data with one part `file`: PDF, JPEG or PNG, at most 10 MB."""
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
-
-
-class PersonErasedEvent(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    person_id = Id(required=True)

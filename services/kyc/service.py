@@ -7,7 +7,7 @@ from nameko.timer import timer
 from shared.db import page
 from shared.logging import configure
 from shared.messaging import PERSON_ERASED
-from shared.schemas import load
+from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase
 
 from services.kyc import handlers, schemas
@@ -74,4 +74,4 @@ class KycService(ServiceBase):
 
     @event_handler("identity", PERSON_ERASED)
     def on_person_erased(self, payload):
-        handlers.erase_person(self.db, load(schemas.PersonErasedEvent(), payload)["person_id"])
+        handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])
