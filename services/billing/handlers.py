@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import in_scope, new_id, paginate, visible
+from shared.db import in_scope, new_id, paginate, utcnow, visible
 
 from services.billing import exceptions as exc
 from services.billing.models import DEFAULT_TERMS_DAYS, BillingProfile, Invoice, InvoiceLine
@@ -114,7 +114,7 @@ def erase_person(session, person_id) -> dict:
     anonymised = []
     if profile is not None and profile.erased_at is None:
         profile.email = profile.paper_contact = profile.paper_address = profile.e_invoice_address = None
-        profile.erased_at = dt.datetime.now(dt.timezone.utc)
+        profile.erased_at = utcnow()
         session.commit()
         anonymised.append("billing profile (email, paper contact and address, e-invoice address)")
     invoices = session.scalars(select(Invoice).where(Invoice.customer_id == person_id)).all()

@@ -3,7 +3,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from shared import config
 from shared.crypto import FieldCipher, blind_index
@@ -125,10 +125,10 @@ def store_file(session, cipher, case_id, content: bytes) -> KycCase:
     if len(content) > MAX_FILE_BYTES:
         raise exc.FileTooLarge(details={"max_bytes": MAX_FILE_BYTES})
     content_type = sniff(content)
-    name = f"{case.id}.bin"
-    temporary = files_dir() / f"{name}.tmp"
+    name, directory = f"{case.id}.bin", files_dir()
+    temporary = directory / f"{name}.tmp"
     temporary.write_bytes(cipher.encrypt_bytes(content))
-    temporary.replace(files_dir() / name)
+    temporary.replace(directory / name)
     case.file_name, case.file_content_type, case.file_size = name, content_type, len(content)
     session.commit()
     return case
@@ -136,18 +136,17 @@ def store_file(session, cipher, case_id, content: bytes) -> KycCase:
 
 def read_file(session, cipher, case_id) -> tuple[str, bytes]:
     case = get_case(session, case_id)
-    if not case.file_name or not (files_dir() / case.file_name).exists():
+    path = files_dir() / case.file_name if case.file_name else None
+    if path is None or not path.exists():
         raise exc.FileNotFound()
-    return case.file_content_type, cipher.decrypt_bytes((files_dir() / case.file_name).read_bytes())
+    return case.file_content_type, cipher.decrypt_bytes(path.read_bytes())
 
 
 # --- personal-data lifecycle --------------------------------------------------------
 
-def _parties_of(session, person_id, national_id_index=None):
-    condition = KycParty.person_id == person_id
-    if national_id_index:
-        condition = or_(condition, KycParty.national_id_index == national_id_index)
-    return session.scalars(select(KycParty).where(condition).order_by(KycParty.created_at)).all()
+def _parties_of(session, person_id):
+    return session.scalars(select(KycParty).where(KycParty.person_id == person_id)
+                           .order_by(KycParty.created_at)).all()
 
 
 def export_person(session, person_id) -> dict:
