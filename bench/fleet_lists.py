@@ -24,7 +24,6 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
-from stdnum.fi import ytunnus
 
 from shared.db import make_engine
 from shared.schemas import MAX_PAGE_SIZE
@@ -32,6 +31,8 @@ from shared.testing import start_stack
 
 from services.fleet import handlers
 from services.fleet.models import Fueling, Vehicle
+from tests.conftest import unique_business_id
+from tests.test_fleet_api import created
 
 LARGE_VEHICLES = int(os.environ.get("BENCH_FLEET_VEHICLES", "100000"))
 LARGE_FUELINGS = int(os.environ.get("BENCH_FLEET_FUELINGS", "1000000"))
@@ -75,23 +76,10 @@ def organisation_of(organisations, i) -> str:
     return organisations[i % 10] if i % 10 < 3 else organisations[3 + i % (len(organisations) - 3)]
 
 
-def business_id() -> str:
-    while True:
-        base = f"{random.randint(1000000, 9999999)}"
-        for digit in "0123456789":
-            if ytunnus.is_valid(base + digit):
-                return f"{base}-{digit}"
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def group_and_managers(stack, admin):
     """A parent company with two subsidiaries; managers of one subsidiary with company and group scope."""
     def organisation(name, parent=None):
-        return created(admin.post("/organisations", json={"name": name, "business_id": business_id(),
+        return created(admin.post("/organisations", json={"name": name, "business_id": unique_business_id(),
                                                           **({"parent_id": parent["id"]} if parent else {})}))
 
     parent = organisation("Bench Konserni Oyj")
