@@ -6,7 +6,6 @@ run twice at once and beside `make run`.
 """
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -263,21 +262,18 @@ def admin(stack) -> ApiClient:
     return stack.admin()
 
 
-def _port_free(port) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
 class PrivateBroker:
     """A RabbitMQ node of its own (ports, node name, data dir) for tests that restart the
     broker without disturbing anything else."""
 
     def __init__(self):
+        from deploy.local.machine import answers
         from deploy.local.stack import free_port
 
         var_dir = Path(tempfile.mkdtemp(prefix="secto-broker-"))
         var_dir.chmod(0o755)  # the broker runs as the rabbitmq user
-        port = next(p for p in range(5673, 5700) if _port_free(p) and _port_free(p + 20000))  # dist port +20000
+        port = next(p for p in range(5673, 5700)  # its distribution port is AMQP + 20000
+                    if not answers("127.0.0.1", p) and not answers("127.0.0.1", p + 20000))
         self.uri = f"amqp://guest:guest@127.0.0.1:{port}/"
         self.env = {**os.environ, "AMQP_URI": self.uri, "RABBIT_MGMT_PORT": str(free_port()),
                     "SECTO_VAR_DIR": str(var_dir), "RABBITMQ_NODENAME": f"secto-test-{port}@localhost"}
