@@ -3,7 +3,6 @@ the aggregated vehicle (and its degraded answer) and the four reports as JSON an
 import csv
 import datetime as dt
 import io
-import signal
 import time
 import uuid
 
@@ -283,10 +282,7 @@ def test_aggregated_vehicle_degrades_when_driver_does_not_answer():
         organisation = created(admin.post("/organisations", json={"name": "Degraded Oy",
                                                                   "business_id": unique_business_id()}))
         car = created(admin.post("/vehicles", json=vehicle_body(organisation["id"])))
-        for process in stack.stack.processes:
-            if "services.driver.service" in " ".join(process.args):
-                process.send_signal(signal.SIGINT)
-                process.wait(15)
+        stack.stack.stop_service("driver")
         started = time.monotonic()
         response = admin.get(f"/vehicles/{car['id']}")
         elapsed = time.monotonic() - started
