@@ -89,6 +89,7 @@ LABELS = {
     "work": lazy_gettext("Work"), "private": lazy_gettext("Private"),
     "staff": lazy_gettext("Staff"), "fleet_manager": lazy_gettext("Fleet manager"), "driver": lazy_gettext("Driver"),
     "company": lazy_gettext("Company"), "group": lazy_gettext("Group"),
+    "celebration_wash": lazy_gettext("Celebration wash"), "tire_storage": lazy_gettext("Tire storage"),
 }
 
 
