@@ -201,3 +201,57 @@ def test_partner_commands_end_to_end(stack, make_driver):
         api = urllib.parse.urlparse(rabbit_api_uri())
         requests.delete(f"{api.scheme}://{api.hostname}:{api.port}/api/users/partner-{name}",
                         auth=(api.username, api.password), timeout=10)
+
+
+def queue_messages(stack, queue) -> int | None:
+    """Ready + unacknowledged messages of a queue of the stack's vhost (management API)."""
+    api = urllib.parse.urlparse(rabbit_api_uri())
+    vhost = urllib.parse.urlparse(stack.amqp_uri).path[1:]
+    response = requests.get(f"{api.scheme}://{api.hostname}:{api.port}/api/queues/{vhost}/{queue}",
+                            auth=(api.username, api.password), timeout=10)
+    return response.json().get("messages") if response.status_code == 200 else None
+
+
+def test_hostile_messages_are_dead_lettered_and_the_pipeline_goes_on(partner, stack, make_driver):
+    """Issue 12 §1: bodies too deep, too deep inside an extra field, or too large never stop
+    the consumer; the valid fueling published after them is stored within seconds."""
+    name, publisher, _ = partner
+    marker = uuid.uuid4().hex
+    good = fueling(partner=name)
+    valid_prefix = json.dumps({"marker": marker, **good})[:-1]
+    hostile = {
+        "deep_100000": ('{"marker": "%s", "a": ' % marker + "[" * 100_000 + "]" * 100_000 + "}").encode(),
+        "deep_20000_under_size_limit": ('{"marker": "%s", "a": ' % marker + "[" * 20_000 + "]" * 20_000
+                                        + "}").encode(),
+        "extra_field_900_deep": (valid_prefix + ', "extra": ' + "[" * 900 + "]" * 900 + "}").encode(),
+        "eight_megabytes": (valid_prefix + ', "padding": "' + "x" * (8 * 1024 * 1024) + '"}').encode(),
+    }
+    for body in hostile.values():
+        publisher.publish(body)
+    _, vehicle, client, me = make_driver()
+    valid = fueling(partner=name, phone=me["phone"], registration_number=vehicle["registration_number"])
+    publisher.publish(valid)
+
+    stored = wait_for(lambda: my_fuelings(client), timeout=20)
+    assert [(f["event_id"], f["vehicle_id"]) for f in stored] == [(valid["event_id"], vehicle["vehicle_id"])]
+    wait_for(lambda: queue_messages(stack, "driver.partner_fueling") == 0, timeout=30, interval=1)
+
+    connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
+    channel = connection.channel()
+    dead = {}
+
+    def drain():
+        while True:
+            method, properties, body = channel.basic_get(PARTNER_FUELING_DEAD_QUEUE, auto_ack=True)
+            if method is None:
+                return len(dead) == len(hostile)
+            if marker.encode() in body[:200]:
+                kind = next(kind for kind, sent in hostile.items() if sent[:65536] == body)
+                dead[kind] = properties.headers
+    wait_for(drain, timeout=15)
+    connection.close()
+    reasons = {kind: headers[REJECT_REASON_HEADER] for kind, headers in dead.items()}
+    assert reasons["deep_100000"].startswith("too_large") and reasons["eight_megabytes"].startswith("too_large")
+    assert reasons["deep_20000_under_size_limit"].startswith("too_deep")
+    assert reasons["extra_field_900_deep"].startswith("too_deep")
+    assert dead["eight_megabytes"]["x-original-size"] == len(hostile["eight_megabytes"])
