@@ -209,9 +209,9 @@ class PostgresDatabases:
         self._execute([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in self.names.values()])
 
 
-def start_stack(scale=None, extra_env=None, amqp_uri=None):
+def start_stack(scale=None, extra_env=None, amqp_uri=None, supervise=False):
     """Whole platform on its own vhost (or on `amqp_uri`, e.g. a private broker), temp var
-    dir and free port."""
+    dir and free port; with `supervise`, a process that dies is restarted as `make run` does."""
     from deploy.local.stack import Stack, free_port
 
     vhosts = Vhosts()
@@ -246,6 +246,8 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None):
     except Exception:
         stop()
         raise
+    if supervise:
+        stack.supervise()
     return running
 
 

@@ -66,7 +66,7 @@ def test_every_event_is_stored_exactly_once_through_a_broker_restart_and_a_kill_
     engine = make_engine(database_url)
     log = open(tmp_path / "driver.log", "ab")
     stack = Stack({**TEST_SECRETS, "AMQP_URI": private_broker.uri, "DRIVER_DATABASE_URL": database_url}, stdout=log)
-    stack.start(services=("driver",), gateway=False)
+    stack.start(services=("driver",), gateway=False).supervise()  # restarts a driver that dies
 
     def counts():
         with Session(engine) as session:
@@ -79,11 +79,7 @@ def test_every_event_is_stored_exactly_once_through_a_broker_restart_and_a_kill_
     publisher.start()
     try:
         wait_until(lambda: counts()[0] >= EVENTS // 4, 120, "consumer never got going")
-        victim = stack.processes[0]
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait()
-        stack.processes.remove(victim)
-        stack.start(services=("driver",), gateway=False)
+        os.kill(stack.pids[0], signal.SIGKILL)
         killed_at = counts()[0]
 
         wait_until(lambda: progress["published"] >= EVENTS // 2, 120, "publisher stalled")
@@ -93,10 +89,6 @@ def test_every_event_is_stored_exactly_once_through_a_broker_restart_and_a_kill_
 
         publisher.join(300)
         assert not publisher.is_alive(), "publisher did not finish"
-        for process in stack.processes:  # a driver process that died with the broker is replaced
-            if process.poll() is not None:
-                stack.processes.remove(process)
-                stack.start(services=("driver",), gateway=False)
         try:
             wait_until(lambda: counts()[1] >= EVENTS, 120, "not every event was stored")
         except TimeoutError:

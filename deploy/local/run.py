@@ -1,5 +1,6 @@
 """`make run`: broker (reused or started), secrets, migrations, then every service and the
-gateway in the foreground; Ctrl-C (or `make stop`) stops all it started."""
+gateway in the foreground, supervised (a process that dies is restarted alone, with
+backoff); Ctrl-C (or `make stop`) stops all it started."""
 import argparse
 import os
 import signal
@@ -29,18 +30,19 @@ def run(scale_text):
     stack.migrate()
     declare_topology(config.amqp_uri())
     stack.start()
+    stack.supervise()
     pid_file().write_text(f"{os.getpid()}\n")
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         port = int(config.env("GATEWAY_PORT", "8000"))
-        wait_for_port("127.0.0.1", port, 60, stack.processes)
+        wait_for_port("127.0.0.1", port, 60)
         print(f"secto: up in {time.time() - began:.1f}s — http://127.0.0.1:{port}/api/v1 "
               f"(docs /api/v1/docs); broker {broker}; {len(stack.pids)} processes; Ctrl-C stops",
               file=sys.stderr, flush=True)
         metrics = ", ".join(f"{name} {':'.join(map(str, ports))}" for name, ports in stack.metrics_ports.items())
         print(f"secto: metrics on 127.0.0.1 ports: {metrics}; gateway /api/v1/metrics", file=sys.stderr, flush=True)
-        while not stopping and all(process.poll() is None for process in stack.processes):
+        while not stopping:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
