@@ -11,9 +11,10 @@ import time
 from shared import config
 from shared.messaging import declare_topology
 
+from deploy.local.machine import ensure_with
 from deploy.local.stack import Stack, dev_secrets, parse_scale, wait_for_port
 
-BROKER = [sys.executable, str(config.ROOT / "deploy" / "local" / "broker.py")]
+BROKER = config.ROOT / "deploy" / "local" / "broker.py"
 
 
 def pid_file():
@@ -23,7 +24,7 @@ def pid_file():
 def run(scale_text):
     began = time.time()
     scale = parse_scale(scale_text)
-    broker = subprocess.run(BROKER + ["ensure"], check=True, capture_output=True, text=True).stdout.strip()
+    broker = ensure_with(BROKER)
     env = dev_secrets(config.var_dir())
     os.environ.update(env)
     stack = Stack(env, scale)
@@ -49,7 +50,7 @@ def run(scale_text):
     finally:
         stack.stop()
         if broker == "started":
-            subprocess.run(BROKER + ["stop"])
+            subprocess.run([sys.executable, str(BROKER), "stop"])
         pid_file().unlink(missing_ok=True)
 
 
