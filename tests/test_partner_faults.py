@@ -51,6 +51,21 @@ def publish_all(uri, partner, event_ids, progress):
         publisher.close()
 
 
+def start_publishing(uri, partner, count):
+    """publish_all of `count` new events in a thread: (thread, event_ids, progress)."""
+    event_ids = [str(uuid.uuid4()) for _ in range(count)]
+    progress = {"published": 0, "retries": 0}
+    publisher = threading.Thread(target=publish_all, args=(uri, partner, event_ids, progress))
+    publisher.start()
+    return publisher, event_ids, progress
+
+
+def stored_counts(engine):
+    """(rows, distinct event_ids) of the driver's fuelings table."""
+    with Session(engine) as session:
+        return session.execute(select(func.count(), func.count(func.distinct(Fueling.event_id)))).one()
+
+
 def wait_until(condition, timeout, what):
     deadline = time.time() + timeout
     while not condition():
@@ -69,14 +84,10 @@ def test_every_event_is_stored_exactly_once_through_a_broker_restart_and_a_kill_
     stack.start(services=("driver",), gateway=False).supervise()  # restarts a driver that dies
 
     def counts():
-        with Session(engine) as session:
-            return session.execute(select(func.count(), func.count(func.distinct(Fueling.event_id)))).one()
+        return stored_counts(engine)
 
-    event_ids = [str(uuid.uuid4()) for _ in range(EVENTS)]
-    progress = {"published": 0, "retries": 0}
-    publisher = threading.Thread(target=publish_all, args=(private_broker.uri, "faults", event_ids, progress))
     started = time.time()
-    publisher.start()
+    publisher, event_ids, progress = start_publishing(private_broker.uri, "faults", EVENTS)
     try:
         wait_until(lambda: counts()[0] >= EVENTS // 4, 120, "consumer never got going")
         os.kill(stack.pids[0], signal.SIGKILL)

@@ -14,7 +14,7 @@ import requests
 from services.driver.partner.broker_user import create_partner_user
 from services.driver.partner.publish import Publisher
 from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE,
-                              REJECT_REASON_HEADER, VEHICLE_ASSIGNED)
+                              PARTNER_MAX_BODY_BYTES, REJECT_REASON_HEADER, VEHICLE_ASSIGNED)
 from shared.testing import rabbit_api_uri
 from shared.waiting import wait_for
 from tests.conftest import unique_phone
@@ -59,6 +59,25 @@ def recorded_events(stack):
             received.append(json.loads(body))
     yield read
     connection.close()
+
+
+def dead_letters(stack, marker, expected, timeout=15) -> dict:
+    """{body: headers} of the messages in partner.fueling.dead that contain `marker`, once
+    `expected` of them arrived (others are consumed and dropped)."""
+    connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
+    channel = connection.channel()
+    found = {}
+
+    def drain():
+        while (message := channel.basic_get(PARTNER_FUELING_DEAD_QUEUE, auto_ack=True))[0] is not None:
+            if marker.encode() in message[2]:
+                found[message[2]] = message[1].headers
+        return len(found) >= expected
+    try:
+        wait_for(drain, timeout=timeout)
+    finally:
+        connection.close()
+    return found
 
 
 def my_fuelings(client):
@@ -152,20 +171,8 @@ class TestPartnerFueling:
         publisher.publish(after)
         wait_for(lambda: my_fuelings(client), timeout=15)  # the consumer kept going
 
-        connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
-        channel = connection.channel()
-        dead = {}
-
-        def drain():
-            while True:
-                method, properties, body = channel.basic_get(PARTNER_FUELING_DEAD_QUEUE, auto_ack=True)
-                if method is None:
-                    break
-                if marker.encode() in body:
-                    dead[body] = properties.headers[REJECT_REASON_HEADER]
-            return len(dead) == len(malformed)
-        wait_for(drain, timeout=15)
-        connection.close()
+        dead = {body: headers[REJECT_REASON_HEADER] for body, headers in
+                dead_letters(stack, marker, len(malformed)).items()}
         assert set(dead) == {body if isinstance(body, bytes) else body.encode() for body in malformed.values()}
         reasons = {kind: dead[body if isinstance(body, bytes) else body.encode()] for kind, body in malformed.items()}
         assert reasons["not_json"].startswith("invalid_json") and reasons["not_utf8"].startswith("invalid_json")
@@ -236,20 +243,8 @@ def test_hostile_messages_are_dead_lettered_and_the_pipeline_goes_on(partner, st
     assert [(f["event_id"], f["vehicle_id"]) for f in stored] == [(valid["event_id"], vehicle["vehicle_id"])]
     wait_for(lambda: queue_messages(stack, "driver.partner_fueling") == 0, timeout=30, interval=1)
 
-    connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
-    channel = connection.channel()
-    dead = {}
-
-    def drain():
-        while True:
-            method, properties, body = channel.basic_get(PARTNER_FUELING_DEAD_QUEUE, auto_ack=True)
-            if method is None:
-                return len(dead) == len(hostile)
-            if marker.encode() in body[:200]:
-                kind = next(kind for kind, sent in hostile.items() if sent[:65536] == body)
-                dead[kind] = properties.headers
-    wait_for(drain, timeout=15)
-    connection.close()
+    dead = {next(kind for kind, sent in hostile.items() if sent[:PARTNER_MAX_BODY_BYTES] == body): headers
+            for body, headers in dead_letters(stack, marker, len(hostile)).items()}
     reasons = {kind: headers[REJECT_REASON_HEADER] for kind, headers in dead.items()}
     assert reasons["deep_100000"].startswith("too_large") and reasons["eight_megabytes"].startswith("too_large")
     assert reasons["deep_20000_under_size_limit"].startswith("too_deep")

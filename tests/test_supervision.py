@@ -6,7 +6,6 @@ SUPERVISION_EVENTS sets the number of fuelings (default 5 000; the issue's figur
 """
 import os
 import signal
-import threading
 import time
 import uuid
 
@@ -21,15 +20,15 @@ from shared.db import make_engine
 from shared.testing import start_stack
 from shared.waiting import wait_for
 from tests.conftest import unique_national_id, unique_phone
-from tests.test_partner_faults import publish_all
+from tests.test_partner_faults import start_publishing, stored_counts
 
 EVENTS = int(os.environ.get("SUPERVISION_EVENTS", "5000"))
 
 
 @pytest.fixture
 def supervised(monkeypatch):
-    # the first restart waits 3 s, so the gateway's 2 s RPC timeout shows the gap as a 503
-    stack = start_stack(extra_env={"SECTO_RPC_TIMEOUT": "2", "SECTO_RESTART_BACKOFF": "3"}, supervise=True)
+    # the first restart waits 6 s: longer than the gateway's RPC timeout (5 s), so the gap is a 503
+    stack = start_stack(extra_env={"SECTO_RESTART_BACKOFF": "6"}, supervise=True)
     for name in ("DRIVER_DATABASE_URL", "SECTO_VAR_DIR"):
         if name in stack.env:
             monkeypatch.setenv(name, stack.env[name])
@@ -56,16 +55,12 @@ def test_a_killed_driver_is_restarted_alone_and_no_fueling_is_lost_or_doubled(su
     wait_for(lambda: driver.get("/me/fuelings").status_code == 200, timeout=30)
 
     def counts():
-        with Session(engine) as session:
-            return session.execute(select(func.count(), func.count(func.distinct(Fueling.event_id)))).one()
+        return stored_counts(engine)
 
     processes = {process.pid: process.args[-1] for process in stack.stack.processes}
     victim = next(pid for pid, path in processes.items() if path == SERVICE_CLASSES["driver"])
-    event_ids = [str(uuid.uuid4()) for _ in range(EVENTS)]
-    progress = {"published": 0, "retries": 0}
-    publisher = threading.Thread(target=publish_all, args=(stack.amqp_uri, "supervised", event_ids, progress))
     started = time.monotonic()
-    publisher.start()
+    publisher, event_ids, progress = start_publishing(stack.amqp_uri, "supervised", EVENTS)
     try:
         wait_for(lambda: counts()[0] >= EVENTS // 5, timeout=120, interval=0.2)
         os.kill(victim, signal.SIGKILL)
