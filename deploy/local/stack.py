@@ -209,7 +209,8 @@ class Stack:
         driver handled events.) Killed if still running after `timeout` seconds."""
         with self.lock:  # no longer supervised
             for process in processes:
-                self.processes.remove(process)
+                if process in self.processes:  # (the supervisor may just have seen it exit)
+                    self.processes.remove(process)
                 self.launched.pop(process.pid, None)
         for process in processes:
             if process.poll() is None:
