@@ -38,12 +38,12 @@ test: deps
 	$(PY) -m deploy.local.test $(PYTEST_ARGS)
 
 # The integration tests with every service on PostgreSQL (a loopback server under var/,
-# started like the broker; a fresh database per service and stack).
+# started like the broker and stopped afterwards if it was started; a fresh database per
+# service and stack).
 SECTO_PG_URI ?= postgresql://postgres@127.0.0.1:5433/postgres
 export SECTO_PG_URI
 test-postgres: deps
-	$(PYTHON) deploy/local/postgres.py ensure
-	SECTO_TEST_POSTGRES_URI=$(SECTO_PG_URI) $(PY) -m deploy.local.test tests $(PYTEST_ARGS)
+	$(PY) -m deploy.local.test --postgres tests $(PYTEST_ARGS)
 
 migrate: deps
 	$(PY) -m shared.migrate upgrade

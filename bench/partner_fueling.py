@@ -70,7 +70,7 @@ def wait_depth(uri, queue, count, timeout=120):
 def baseline(uri) -> float:
     connection = pika.BlockingConnection(pika.URLParameters(uri))
     channel = connection.channel()
-    channel.queue_declare("bench.baseline", durable=True)
+    channel.queue_declare("bench.baseline", durable=True, arguments={"x-queue-type": "quorum"})  # as the pipeline
     connection.close()
     publish_raw(uri, "", "bench.baseline", (fueling_body(i) for i in range(N)))
     wait_depth(uri, "bench.baseline", N)

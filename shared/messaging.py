@@ -5,6 +5,7 @@ Events are nameko events: `dispatch(EVENT, payload)` on the source service's exc
 every service can declare all durable handler queues at start: an event published
 before its consumer first ran is then queued, not dropped.
 """
+from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
 from nameko import rpc as nameko_rpc
 from nameko.standalone.events import get_event_exchange
@@ -53,6 +54,21 @@ PARTNER_FUELING_QUEUE = "driver.partner_fueling"
 PARTNER_FUELING_BINDING = "fueling.#"
 PARTNER_FUELING_DEAD_QUEUE = "partner.fueling.dead"
 REJECT_REASON_HEADER = "x-reject-reason"
+# A partner message body over this size is dead-lettered unparsed (and truncated to it there).
+PARTNER_MAX_BODY_BYTES = 64 * 1024
+# driver.partner_fueling is a quorum queue: the broker dead-letters a message delivered more than
+# x-delivery-limit times (one that kills the consumer process, say) into partner.fueling.dead with
+# x-first-death-reason "delivery_limit"; once full, publishes are refused (the partner's confirm fails).
+PARTNER_QUEUE_ARGUMENTS = {
+    "x-queue-type": "quorum",
+    "x-delivery-limit": 10,
+    "x-max-length": 1_000_000,
+    "x-max-length-bytes": 512 * 1024 * 1024,
+    "x-overflow": "reject-publish",
+    "x-dead-letter-exchange": "",
+    "x-dead-letter-routing-key": PARTNER_FUELING_DEAD_QUEUE,
+}
+PARTNER_MIGRATING_QUEUE = f"{PARTNER_FUELING_QUEUE}.migrating"
 
 
 def handler_queue_name(source: str, event: str, service: str, method: str) -> str:
@@ -81,11 +97,84 @@ def declare_topology(amqp_uri: str) -> None:
         channel = connection.default_channel
         for queue in subscription_queues():
             queue(channel).declare()
-        partner = partner_exchange()
-        partner(channel).declare()
-        Queue(PARTNER_FUELING_QUEUE, exchange=partner, routing_key=PARTNER_FUELING_BINDING,
-              durable=True)(channel).declare()
+        partner_exchange()(channel).declare()
         Queue(PARTNER_FUELING_DEAD_QUEUE, durable=True)(channel).declare()
+        declare_partner_queue(connection)
+
+
+def partner_queue(name=PARTNER_FUELING_QUEUE) -> Queue:
+    return Queue(name, exchange=partner_exchange(), routing_key=PARTNER_FUELING_BINDING, durable=True,
+                 queue_arguments=PARTNER_QUEUE_ARGUMENTS)
+
+
+def declare_partner_queue(connection) -> None:
+    """Declare driver.partner_fueling; an existing queue of other arguments (the classic queue
+    of earlier versions: RabbitMQ refuses to redeclare it, PRECONDITION_FAILED) is migrated."""
+    try:
+        partner_queue()(connection.channel()).declare()
+    except PreconditionFailed:
+        migrate_partner_queue(connection)
+    if _exists(connection, PARTNER_MIGRATING_QUEUE):  # a migration that was interrupted
+        migrate_partner_queue(connection)
+
+
+def migrate_partner_queue(connection) -> None:
+    """Replace driver.partner_fueling by a queue of PARTNER_QUEUE_ARGUMENTS without losing a
+    message: a temporary queue of the same binding takes over the partner exchange, the old
+    queue's messages move to it, the old queue is deleted and declared anew, the temporary
+    queue's messages move back and it is deleted. Each message is published (confirmed)
+    before it is acked, so an interruption can only duplicate messages, which the unique
+    event_id makes harmless; several processes may run it at once (a step another one
+    already did is skipped)."""
+    channel = connection.channel()
+    partner_queue(PARTNER_MIGRATING_QUEUE)(channel).declare()
+    if _exists(connection, PARTNER_FUELING_QUEUE) and not _is_declarable(connection):
+        _unbind(connection, PARTNER_FUELING_QUEUE)
+        _drain_and_delete(connection, PARTNER_FUELING_QUEUE, PARTNER_MIGRATING_QUEUE)
+    partner_queue()(connection.channel()).declare()
+    _unbind(connection, PARTNER_MIGRATING_QUEUE)
+    _drain_and_delete(connection, PARTNER_MIGRATING_QUEUE, PARTNER_FUELING_QUEUE)
+
+
+def _exists(connection, name) -> bool:
+    try:
+        connection.channel().queue_declare(name, passive=True)
+        return True
+    except NotFound:
+        return False
+
+
+def _is_declarable(connection) -> bool:
+    try:
+        partner_queue()(connection.channel()).declare()
+        return True
+    except PreconditionFailed:
+        return False
+
+
+def _unbind(connection, name):
+    try:
+        connection.channel().queue_unbind(name, PARTNER_FUELING_EXCHANGE, PARTNER_FUELING_BINDING)
+    except NotFound:
+        pass
+
+
+def _drain_and_delete(connection, source, target, attempts=5):
+    """Move source's messages to target, then delete source once it is empty. (Nothing routes
+    to source any more; a message a consumer of source holds unacked goes with the queue, but
+    that consumer stores it before it acks.)"""
+    channel = connection.channel()
+    try:
+        for _ in range(attempts):
+            while (message := channel.basic_get(source)) is not None:
+                channel.basic_publish_confirm(message, exchange="", routing_key=target)
+                channel.basic_ack(message.delivery_tag)
+            # quorum queues refuse queue.delete(if_empty=True)
+            if not channel.queue_declare(source, passive=True).message_count:
+                channel.queue_delete(source)
+                return
+    except NotFound:  # another process finished this step
+        pass
 
 
 class ReplyListener(nameko_rpc.ReplyListener):

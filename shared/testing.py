@@ -211,9 +211,9 @@ class PostgresDatabases:
         self._execute([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in self.names.values()])
 
 
-def start_stack(scale=None, extra_env=None, amqp_uri=None):
+def start_stack(scale=None, extra_env=None, amqp_uri=None, supervise=False):
     """Whole platform on its own vhost (or on `amqp_uri`, e.g. a private broker), temp var
-    dir and free port."""
+    dir and free port; with `supervise`, a process that dies is restarted as `make run` does."""
     from deploy.local.stack import Stack, free_port
 
     vhosts = Vhosts()
@@ -249,6 +249,8 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None):
     except Exception:
         stop()
         raise
+    if supervise:
+        stack.supervise()
     return running
 
 
@@ -269,12 +271,14 @@ class PrivateBroker:
     """A RabbitMQ node of its own (ports, node name, data dir) for tests that restart the
     broker without disturbing anything else."""
 
-    def __init__(self):
+    def __init__(self, var_dir=None):
         from deploy.local.machine import answers
         from deploy.local.stack import free_port
 
-        var_dir = Path(tempfile.mkdtemp(prefix="secto-broker-"))
-        var_dir.chmod(0o755)  # the broker runs as the rabbitmq user
+        if var_dir is None:
+            var_dir = Path(tempfile.mkdtemp(prefix="secto-broker-"))
+            var_dir.chmod(0o755)  # the rabbitmq user may enter (else broker.py keeps the data elsewhere)
+        self.var_dir = Path(var_dir)
         port = next(p for p in range(5673, 5700)  # its distribution port is AMQP + 20000
                     if not answers("127.0.0.1", p) and not answers("127.0.0.1", p + 20000))
         self.uri = f"amqp://guest:guest@127.0.0.1:{port}/"
@@ -282,8 +286,10 @@ class PrivateBroker:
                     "SECTO_VAR_DIR": str(var_dir), "RABBITMQ_NODENAME": f"secto-test-{port}@localhost"}
 
     def _broker(self, command):
-        subprocess.run([sys.executable, str(ROOT / "deploy" / "local" / "broker.py"), command], env=self.env,
-                       check=True, capture_output=True)
+        done = subprocess.run([sys.executable, str(ROOT / "deploy" / "local" / "broker.py"), command], env=self.env,
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"broker.py {command} failed ({done.returncode}):\n{done.stderr}")
 
     def start(self):
         self._broker("ensure")

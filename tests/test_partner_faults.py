@@ -51,6 +51,21 @@ def publish_all(uri, partner, event_ids, progress):
         publisher.close()
 
 
+def start_publishing(uri, partner, count):
+    """publish_all of `count` new events in a thread: (thread, event_ids, progress)."""
+    event_ids = [str(uuid.uuid4()) for _ in range(count)]
+    progress = {"published": 0, "retries": 0}
+    publisher = threading.Thread(target=publish_all, args=(uri, partner, event_ids, progress))
+    publisher.start()
+    return publisher, event_ids, progress
+
+
+def stored_counts(engine):
+    """(rows, distinct event_ids) of the driver's fuelings table."""
+    with Session(engine) as session:
+        return session.execute(select(func.count(), func.count(func.distinct(Fueling.event_id)))).one()
+
+
 def wait_until(condition, timeout, what):
     deadline = time.time() + timeout
     while not condition():
@@ -66,24 +81,16 @@ def test_every_event_is_stored_exactly_once_through_a_broker_restart_and_a_kill_
     engine = make_engine(database_url)
     log = open(tmp_path / "driver.log", "ab")
     stack = Stack({**TEST_SECRETS, "AMQP_URI": private_broker.uri, "DRIVER_DATABASE_URL": database_url}, stdout=log)
-    stack.start(services=("driver",), gateway=False)
+    stack.start(services=("driver",), gateway=False).supervise()  # restarts a driver that dies
 
     def counts():
-        with Session(engine) as session:
-            return session.execute(select(func.count(), func.count(func.distinct(Fueling.event_id)))).one()
+        return stored_counts(engine)
 
-    event_ids = [str(uuid.uuid4()) for _ in range(EVENTS)]
-    progress = {"published": 0, "retries": 0}
-    publisher = threading.Thread(target=publish_all, args=(private_broker.uri, "faults", event_ids, progress))
     started = time.time()
-    publisher.start()
+    publisher, event_ids, progress = start_publishing(private_broker.uri, "faults", EVENTS)
     try:
         wait_until(lambda: counts()[0] >= EVENTS // 4, 120, "consumer never got going")
-        victim = stack.processes[0]
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait()
-        stack.processes.remove(victim)
-        stack.start(services=("driver",), gateway=False)
+        os.kill(stack.pids[0], signal.SIGKILL)
         killed_at = counts()[0]
 
         wait_until(lambda: progress["published"] >= EVENTS // 2, 120, "publisher stalled")
@@ -93,10 +100,6 @@ def test_every_event_is_stored_exactly_once_through_a_broker_restart_and_a_kill_
 
         publisher.join(300)
         assert not publisher.is_alive(), "publisher did not finish"
-        for process in stack.processes:  # a driver process that died with the broker is replaced
-            if process.poll() is not None:
-                stack.processes.remove(process)
-                stack.start(services=("driver",), gateway=False)
         try:
             wait_until(lambda: counts()[1] >= EVENTS, 120, "not every event was stored")
         except TimeoutError:

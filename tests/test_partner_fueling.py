@@ -14,7 +14,7 @@ import requests
 from services.driver.partner.broker_user import create_partner_user
 from services.driver.partner.publish import Publisher
 from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE,
-                              REJECT_REASON_HEADER, VEHICLE_ASSIGNED)
+                              PARTNER_MAX_BODY_BYTES, REJECT_REASON_HEADER, VEHICLE_ASSIGNED)
 from shared.testing import rabbit_api_uri
 from shared.waiting import wait_for
 from tests.conftest import unique_phone
@@ -59,6 +59,25 @@ def recorded_events(stack):
             received.append(json.loads(body))
     yield read
     connection.close()
+
+
+def dead_letters(stack, marker, expected, timeout=15) -> dict:
+    """{body: headers} of the messages in partner.fueling.dead that contain `marker`, once
+    `expected` of them arrived (others are consumed and dropped)."""
+    connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
+    channel = connection.channel()
+    found = {}
+
+    def drain():
+        while (message := channel.basic_get(PARTNER_FUELING_DEAD_QUEUE, auto_ack=True))[0] is not None:
+            if marker.encode() in message[2]:
+                found[message[2]] = message[1].headers
+        return len(found) >= expected
+    try:
+        wait_for(drain, timeout=timeout)
+    finally:
+        connection.close()
+    return found
 
 
 def my_fuelings(client):
@@ -152,20 +171,8 @@ class TestPartnerFueling:
         publisher.publish(after)
         wait_for(lambda: my_fuelings(client), timeout=15)  # the consumer kept going
 
-        connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
-        channel = connection.channel()
-        dead = {}
-
-        def drain():
-            while True:
-                method, properties, body = channel.basic_get(PARTNER_FUELING_DEAD_QUEUE, auto_ack=True)
-                if method is None:
-                    break
-                if marker.encode() in body:
-                    dead[body] = properties.headers[REJECT_REASON_HEADER]
-            return len(dead) == len(malformed)
-        wait_for(drain, timeout=15)
-        connection.close()
+        dead = {body: headers[REJECT_REASON_HEADER] for body, headers in
+                dead_letters(stack, marker, len(malformed)).items()}
         assert set(dead) == {body if isinstance(body, bytes) else body.encode() for body in malformed.values()}
         reasons = {kind: dead[body if isinstance(body, bytes) else body.encode()] for kind, body in malformed.items()}
         assert reasons["not_json"].startswith("invalid_json") and reasons["not_utf8"].startswith("invalid_json")
@@ -201,3 +208,45 @@ def test_partner_commands_end_to_end(stack, make_driver):
         api = urllib.parse.urlparse(rabbit_api_uri())
         requests.delete(f"{api.scheme}://{api.hostname}:{api.port}/api/users/partner-{name}",
                         auth=(api.username, api.password), timeout=10)
+
+
+def queue_messages(stack, queue) -> int | None:
+    """Ready + unacknowledged messages of a queue of the stack's vhost (management API)."""
+    api = urllib.parse.urlparse(rabbit_api_uri())
+    vhost = urllib.parse.urlparse(stack.amqp_uri).path[1:]
+    response = requests.get(f"{api.scheme}://{api.hostname}:{api.port}/api/queues/{vhost}/{queue}",
+                            auth=(api.username, api.password), timeout=10)
+    return response.json().get("messages") if response.status_code == 200 else None
+
+
+def test_hostile_messages_are_dead_lettered_and_the_pipeline_goes_on(partner, stack, make_driver):
+    """Issue 12 §1: bodies too deep, too deep inside an extra field, or too large never stop
+    the consumer; the valid fueling published after them is stored within seconds."""
+    name, publisher, _ = partner
+    marker = uuid.uuid4().hex
+    good = fueling(partner=name)
+    valid_prefix = json.dumps({"marker": marker, **good})[:-1]
+    hostile = {
+        "deep_100000": ('{"marker": "%s", "a": ' % marker + "[" * 100_000 + "]" * 100_000 + "}").encode(),
+        "deep_20000_under_size_limit": ('{"marker": "%s", "a": ' % marker + "[" * 20_000 + "]" * 20_000
+                                        + "}").encode(),
+        "extra_field_900_deep": (valid_prefix + ', "extra": ' + "[" * 900 + "]" * 900 + "}").encode(),
+        "eight_megabytes": (valid_prefix + ', "padding": "' + "x" * (8 * 1024 * 1024) + '"}').encode(),
+    }
+    for body in hostile.values():
+        publisher.publish(body)
+    _, vehicle, client, me = make_driver()
+    valid = fueling(partner=name, phone=me["phone"], registration_number=vehicle["registration_number"])
+    publisher.publish(valid)
+
+    stored = wait_for(lambda: my_fuelings(client), timeout=20)
+    assert [(f["event_id"], f["vehicle_id"]) for f in stored] == [(valid["event_id"], vehicle["vehicle_id"])]
+    wait_for(lambda: queue_messages(stack, "driver.partner_fueling") == 0, timeout=30, interval=1)
+
+    dead = {next(kind for kind, sent in hostile.items() if sent[:PARTNER_MAX_BODY_BYTES] == body): headers
+            for body, headers in dead_letters(stack, marker, len(hostile)).items()}
+    reasons = {kind: headers[REJECT_REASON_HEADER] for kind, headers in dead.items()}
+    assert reasons["deep_100000"].startswith("too_large") and reasons["eight_megabytes"].startswith("too_large")
+    assert reasons["deep_20000_under_size_limit"].startswith("too_deep")
+    assert reasons["extra_field_900_deep"].startswith("too_deep")
+    assert dead["eight_megabytes"]["x-original-size"] == len(hostile["eight_megabytes"])

@@ -1,6 +1,9 @@
 """Ensure a RabbitMQ broker answers at AMQP_URI; start a loopback one under var/ if not.
 
-Stdlib only: it runs before the virtualenv exists.
+Stdlib only: it runs before the virtualenv exists. The broker runs as the `rabbitmq` user
+(when we are root); if that user cannot enter the clone (a 0700 home such as /root), its
+data lives in /var/lib/rabbitmq/secto/<hash> and var/rabbitmq is a symlink to it. When the
+broker cannot start, the reason and the last lines of its logs are printed.
 
     python3 deploy/local/broker.py ensure   # reuse or install+start; prints "reused" or "started"
     python3 deploy/local/broker.py stop     # stop the broker this repo started (by its pid)
@@ -12,12 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from machine import address, answers, apt_install, as_user, ensure as ensure_server
+from machine import address, answers, apt_install, as_user, ensure as ensure_server, server_dir, tail
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("SECTO_VAR_DIR", ROOT / "var"))
-BASE = VAR / "rabbitmq"
-PID_FILE = BASE / "rabbitmq.pid"
+LINK = VAR / "rabbitmq"  # the broker's directory, or a symlink to it
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 PLUGINS = "/usr/lib/rabbitmq/bin/rabbitmq-plugins"
@@ -34,8 +36,17 @@ def nodename():
     return os.environ.get("RABBITMQ_NODENAME", "rabbit@localhost")
 
 
+def base() -> Path:
+    return LINK.resolve()
+
+
+def pid_file() -> Path:
+    return base() / "rabbitmq.pid"
+
+
 def broker_env():
     host, port = amqp_address()
+    data = base()
     env = dict(os.environ)
     env.update(
         HOME="/var/lib/rabbitmq",
@@ -43,11 +54,11 @@ def broker_env():
         RABBITMQ_NODE_PORT=str(port),
         ERL_EPMD_ADDRESS="127.0.0.1",
         RABBITMQ_NODENAME=nodename(),
-        RABBITMQ_MNESIA_BASE=str(BASE / "mnesia"),
-        RABBITMQ_LOG_BASE=str(BASE / "log"),
-        RABBITMQ_PID_FILE=str(PID_FILE),
-        RABBITMQ_CONFIG_FILE=str(BASE / "rabbitmq"),  # .conf appended by rabbitmq
-        RABBITMQ_ENABLED_PLUGINS_FILE=str(BASE / "enabled_plugins"),
+        RABBITMQ_MNESIA_BASE=str(data / "mnesia"),
+        RABBITMQ_LOG_BASE=str(data / "log"),
+        RABBITMQ_PID_FILE=str(data / "rabbitmq.pid"),
+        RABBITMQ_CONFIG_FILE=str(data / "rabbitmq"),  # .conf appended by rabbitmq
+        RABBITMQ_ENABLED_PLUGINS_FILE=str(data / "enabled_plugins"),
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
     )
     return env
@@ -68,35 +79,48 @@ def install():
 
 
 def prepare_dirs():
-    (BASE / "mnesia").mkdir(parents=True, exist_ok=True)
-    (BASE / "log").mkdir(parents=True, exist_ok=True)
-    (BASE / "rabbitmq.conf").write_text(
+    data = server_dir("rabbitmq", LINK)
+    (data / "mnesia").mkdir(parents=True, exist_ok=True)
+    (data / "log").mkdir(parents=True, exist_ok=True)
+    (data / "rabbitmq.conf").write_text(
         "listeners.tcp.default = 127.0.0.1:%d\n"
         "management.tcp.ip = 127.0.0.1\n"
         "management.tcp.port = %s\n"
         "loopback_users.guest = true\n" % (amqp_address()[1], os.environ.get("RABBIT_MGMT_PORT", "15672"))
     )
-    (BASE / "enabled_plugins").write_text("[rabbitmq_management].\n")
+    (data / "enabled_plugins").write_text("[rabbitmq_management].\n")
     if os.geteuid() == 0:
-        subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(BASE)], check=True)
+        subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(data)], check=True)
 
 
 def start():
     install()
     prepare_dirs()
-    log = open(BASE / "server.out", "ab")
-    subprocess.Popen(as_rabbitmq([SERVER]), env=broker_env(), stdout=log, stderr=log,
-                     start_new_session=True)
+    out = base() / "server.out"
+    with open(out, "ab") as log:
+        server = subprocess.Popen(as_rabbitmq([SERVER]), env=broker_env(), stdout=log, stderr=log,
+                                  start_new_session=True)
     host, port = amqp_address()
+    mgmt_port = int(os.environ.get("RABBIT_MGMT_PORT", "15672"))
     deadline = time.time() + START_TIMEOUT
-    while time.time() < deadline:
-        if answers(host, port):
-            mgmt_port = int(os.environ.get("RABBIT_MGMT_PORT", "15672"))
-            while time.time() < deadline and not answers("127.0.0.1", mgmt_port):
-                time.sleep(0.3)
+    while time.time() < deadline and server.poll() is None:
+        if answers(host, port) and answers("127.0.0.1", mgmt_port):
             return
         time.sleep(0.3)
-    sys.exit("broker did not answer on %s:%s within %ss; see %s" % (host, port, START_TIMEOUT, BASE / "log"))
+    if server.poll() is None:
+        reason = f"it did not answer on {host}:{port} and management port {mgmt_port} within {START_TIMEOUT}s"
+    else:
+        reason = f"it exited with status {server.returncode}"
+    fail(reason, out)
+
+
+def fail(reason, out):
+    """Exit with why the broker did not start and the last lines of what it wrote."""
+    logs = sorted((base() / "log").glob("*.log"), key=lambda path: path.stat().st_mtime)
+    parts = [f"broker could not start: {reason}", f"--- last lines of {out}:", tail(out)]
+    if logs:
+        parts += [f"--- last lines of {logs[-1]}:", tail(logs[-1])]
+    sys.exit("\n".join(parts))
 
 
 def ensure():
@@ -104,17 +128,18 @@ def ensure():
 
 
 def stop():
-    if not PID_FILE.exists():
+    pids = pid_file()
+    if not pids.exists():
         return
-    pid = int(PID_FILE.read_text().strip() or 0)
-    subprocess.run(as_rabbitmq([CTL, "-n", nodename(), "stop", str(PID_FILE)]),
+    pid = int(pids.read_text().strip() or 0)
+    subprocess.run(as_rabbitmq([CTL, "-n", nodename(), "stop", str(pids)]),
                    env=broker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     try:
         os.kill(pid, 0)
         os.kill(pid, 15)
     except (ProcessLookupError, PermissionError):
         pass
-    PID_FILE.unlink(missing_ok=True)
+    pids.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from machine import address as parse_address, apt_install, as_user, ensure as ensure_server
+from machine import address as parse_address, apt_install, as_user, ensure as ensure_server, server_dir, tail
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("SECTO_VAR_DIR", ROOT / "var"))
-DATA = VAR / "postgres" / "data"
-SOCKETS = VAR / "postgres" / "run"
+LINK = VAR / "postgres"  # the server's directory, or a symlink to it (see machine.server_dir)
+DATA = LINK / "data"
 DEFAULT_URI = "postgresql://postgres@127.0.0.1:5433/postgres"
 START_TIMEOUT = 60
 
@@ -38,20 +38,25 @@ def as_postgres(cmd):
 
 def start():
     bin_dir = bindir()
-    SOCKETS.mkdir(parents=True, exist_ok=True)
-    if not (DATA / "PG_VERSION").exists():
-        DATA.mkdir(parents=True, exist_ok=True)
+    base = server_dir("postgres", LINK)
+    data, sockets = base / "data", base / "run"
+    sockets.mkdir(parents=True, exist_ok=True)
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            subprocess.run(["chown", "-R", "postgres:postgres", str(DATA.parent)], check=True)
-        subprocess.run(as_postgres([str(bin_dir / "initdb"), "-D", str(DATA), "-U", "postgres", "--auth=trust",
+            subprocess.run(["chown", "-R", "postgres:postgres", str(base)], check=True)
+        subprocess.run(as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
                                     "-E", "UTF8"]), check=True, stdout=subprocess.DEVNULL)
     if os.geteuid() == 0:
-        subprocess.run(["chown", "-R", "postgres:postgres", str(DATA.parent)], check=True)
+        subprocess.run(["chown", "-R", "postgres:postgres", str(base)], check=True)
     host, port = address()
-    options = f"-c listen_addresses={host} -c port={port} -c unix_socket_directories={SOCKETS} -c fsync=off"
-    subprocess.run(as_postgres([str(bin_dir / "pg_ctl"), "-D", str(DATA), "-o", options, "-l",
-                                str(DATA.parent / "server.log"), "-w", "-t", str(START_TIMEOUT), "start"]),
-                   check=True, stdout=subprocess.DEVNULL)
+    options = f"-c listen_addresses={host} -c port={port} -c unix_socket_directories={sockets} -c fsync=off"
+    log = base / "server.log"
+    started = subprocess.run(as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log),
+                                          "-w", "-t", str(START_TIMEOUT), "start"]), stdout=subprocess.DEVNULL)
+    if started.returncode:
+        sys.exit(f"postgres could not start: pg_ctl exited with status {started.returncode}\n"
+                 f"--- last lines of {log}:\n{tail(log)}")
 
 
 def ensure():
@@ -61,7 +66,7 @@ def ensure():
 def stop():
     if not (DATA / "postmaster.pid").exists():
         return
-    subprocess.run(as_postgres([str(bindir() / "pg_ctl"), "-D", str(DATA), "-m", "fast", "stop"]),
+    subprocess.run(as_postgres([str(bindir() / "pg_ctl"), "-D", str(DATA.resolve()), "-m", "fast", "stop"]),
                    stdout=subprocess.DEVNULL)
 
 

@@ -1,5 +1,6 @@
 """`make run`: broker (reused or started), secrets, migrations, then every service and the
-gateway in the foreground; Ctrl-C (or `make stop`) stops all it started."""
+gateway in the foreground, supervised (a process that dies is restarted alone, with
+backoff); Ctrl-C (or `make stop`) stops all it started."""
 import argparse
 import os
 import signal
@@ -10,9 +11,10 @@ import time
 from shared import config
 from shared.messaging import declare_topology
 
+from deploy.local.machine import ensure_with
 from deploy.local.stack import Stack, dev_secrets, parse_scale, wait_for_port
 
-BROKER = [sys.executable, str(config.ROOT / "deploy" / "local" / "broker.py")]
+BROKER = config.ROOT / "deploy" / "local" / "broker.py"
 
 
 def pid_file():
@@ -22,34 +24,35 @@ def pid_file():
 def run(scale_text):
     began = time.time()
     scale = parse_scale(scale_text)
-    broker = subprocess.run(BROKER + ["ensure"], check=True, capture_output=True, text=True).stdout.strip()
+    broker = ensure_with(BROKER)
     env = dev_secrets(config.var_dir())
     os.environ.update(env)
     stack = Stack(env, scale)
     stack.migrate()
     declare_topology(config.amqp_uri())
     stack.start()
+    stack.supervise()
     pid_file().write_text(f"{os.getpid()}\n")
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         port = int(config.env("GATEWAY_PORT", "8000"))
         web_port = int(config.env("WEB_PORT", "8080"))
-        wait_for_port("127.0.0.1", port, 60, stack.processes)
-        wait_for_port("127.0.0.1", web_port, 60, stack.processes)
+        wait_for_port("127.0.0.1", port, 60)
+        wait_for_port("127.0.0.1", web_port, 60)
         print(f"secto: up in {time.time() - began:.1f}s — web http://127.0.0.1:{web_port}/ — "
               f"API http://127.0.0.1:{port}/api/v1 (docs /api/v1/docs); broker {broker}; "
               f"{len(stack.pids)} processes; Ctrl-C stops", file=sys.stderr, flush=True)
         metrics = ", ".join(f"{name} {':'.join(map(str, ports))}" for name, ports in stack.metrics_ports.items())
         print(f"secto: metrics on 127.0.0.1 ports: {metrics}; gateway /api/v1/metrics", file=sys.stderr, flush=True)
-        while not stopping and all(process.poll() is None for process in stack.processes):
+        while not stopping:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         stack.stop()
         if broker == "started":
-            subprocess.run(BROKER + ["stop"])
+            subprocess.run([sys.executable, str(BROKER), "stop"])
         pid_file().unlink(missing_ok=True)
 
 

@@ -1,5 +1,7 @@
 """Start every service and the gateway as separate `nameko run` processes (one per
-service, N for a scaled one). Used by `make run` and by the integration tests."""
+service, N for a scaled one), and supervise them: a process that dies is restarted by
+itself, with backoff, the others untouched (as Kubernetes restarts a pod's container).
+Used by `make run` and by the integration tests."""
 import os
 import random
 import secrets
@@ -7,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,7 +83,22 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {low}-{high}")
 
 
+def process_name(service_path: str) -> str:
+    """'services.driver.service:DriverService' -> 'driver'; the gateway -> 'gateway'; the web app -> 'web'."""
+    if service_path in (GATEWAY_CLASS, WEB_COMMAND):
+        return "gateway" if service_path == GATEWAY_CLASS else "web"
+    return service_path.split(".")[1]
+
+
+def exit_status(code: int) -> str:
+    return f"signal {signal.Signals(-code).name}" if code < 0 else f"status {code}"
+
+
 class Stack:
+    # restart backoff: first delay, doubled per quick death up to the maximum; a process that
+    # ran STABLE_AFTER seconds starts over at the first delay
+    RESTART_MAX, STABLE_AFTER = 30.0, 30.0
+
     def __init__(self, env: dict, scale: dict | None = None, stdout=None):
         # the web app runs beside the gateway: the gateway trusts its X-Forwarded-For
         self.env = {"GATEWAY_TRUSTED_PROXIES": "127.0.0.1", **os.environ, **env, "PYTHONWARNINGS": "ignore",
@@ -89,6 +107,11 @@ class Stack:
         self.stdout = stdout
         self.processes: list[subprocess.Popen] = []
         self.metrics_ports: dict[str, list[int]] = {}
+        self.lock = threading.RLock()  # self.processes: the supervisor thread and the caller's
+        self.supervisor = None
+        self.restart_first = float(self.env.get("SECTO_RESTART_BACKOFF", "1"))
+        self.launched: dict[int, tuple[str, dict, float, float]] = {}  # pid -> path, env, started, backoff
+        self.pending: list[tuple[float, str, dict, float]] = []  # restarts due: at, path, env, backoff
 
     def migrate(self):
         subprocess.run([sys.executable, "-m", "shared.migrate", "upgrade"], env=self.env, cwd=ROOT,
@@ -107,11 +130,8 @@ class Stack:
         return self
 
     def start_web(self):
-        """The web app (a client of the gateway, SPEC §6) on WEB_PORT."""
-        process = subprocess.Popen([sys.executable, "-m", WEB_COMMAND], env=self.env, cwd=ROOT, stdout=self.stdout,
-                                   stderr=self.stdout, start_new_session=True)
-        self.processes.append(process)
-        return process
+        """The web app (a client of the gateway, SPEC §6) on WEB_PORT, supervised like the rest."""
+        return self._launch(WEB_COMMAND, self.env, self.restart_first)
 
     def start_process(self, service_path):
         """A service process gets a free METRICS_PORT (recorded in self.metrics_ports); the
@@ -119,17 +139,69 @@ class Stack:
         env = self.env
         if service_path != GATEWAY_CLASS:
             env = {**self.env, "METRICS_PORT": str(free_port())}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "nameko", "run", "--config", str(ROOT / "config.yaml"), service_path],
-            env=env, cwd=ROOT, stdout=self.stdout, stderr=self.stdout, start_new_session=True)
-        self.processes.append(process)
+        process = self._launch(service_path, env, self.restart_first)
         if service_path != GATEWAY_CLASS:
             self.metrics_ports.setdefault(service_path.split(".")[1], []).append(int(env["METRICS_PORT"]))
         return process
 
+    def _launch(self, service_path, env, backoff):
+        command = ([sys.executable, "-m", WEB_COMMAND] if service_path == WEB_COMMAND else
+                   [sys.executable, "-m", "nameko", "run", "--config", str(ROOT / "config.yaml"), service_path])
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=self.stdout, stderr=self.stdout,
+                                   start_new_session=True)
+        with self.lock:
+            self.processes.append(process)
+            self.launched[process.pid] = (service_path, env, time.monotonic(), backoff)
+        return process
+
+    def supervise(self, interval=0.3):
+        """Watch the processes in a background thread until stop(): one that exits is logged
+        with its exit status and started again (same environment, metrics port included)
+        after a backoff; the others keep running."""
+        self.supervisor = threading.Thread(target=self._supervise, args=(interval,), name="supervisor",
+                                           daemon=True)
+        self.supervising = True
+        self.supervisor.start()
+        return self
+
+    def _supervise(self, interval):
+        while self.supervising:
+            self.check()
+            time.sleep(interval)
+
+    def check(self):
+        now = time.monotonic()
+        with self.lock:
+            for process in [p for p in self.processes if p.poll() is not None]:
+                self.processes.remove(process)
+                if process.pid not in self.launched:
+                    continue
+                service_path, env, started, backoff = self.launched.pop(process.pid)
+                if now - started >= self.STABLE_AFTER:
+                    backoff = self.restart_first
+                self.pending.append((now + backoff, service_path, env, min(backoff * 2, self.RESTART_MAX)))
+                self.say(f"secto: {process_name(service_path)} (pid {process.pid}) exited with "
+                         f"{exit_status(process.returncode)}; restarting it in {backoff:.0f}s")
+            for due in [item for item in self.pending if item[0] <= now]:
+                self.pending.remove(due)
+                _, service_path, env, backoff = due
+                process = self._launch(service_path, env, backoff)
+                self.say(f"secto: {process_name(service_path)} restarted (pid {process.pid})")
+
+    def say(self, line):
+        """Supervisor messages go where the processes' output goes."""
+        if self.stdout is None:
+            print(line, file=sys.stderr, flush=True)
+        else:
+            self.stdout.write((line + "\n").encode())
+            self.stdout.flush()
+
     def stop_service(self, name, timeout=15):
-        """Stop every process of one service."""
-        self._stop([p for p in self.processes if p.args[-1] == SERVICE_CLASSES[name]], timeout)
+        """Stop every process of one service (the supervisor does not restart them)."""
+        with self.lock:
+            self.pending = [item for item in self.pending if item[1] != SERVICE_CLASSES[name]]
+            processes = [p for p in self.processes if p.args[-1] == SERVICE_CLASSES[name]]
+        self._stop(processes, timeout)
         self.metrics_ports.pop(name, None)
 
     def start_service(self, name):
@@ -137,12 +209,22 @@ class Stack:
             self.start_process(SERVICE_CLASSES[name])
 
     def stop(self, timeout=15):
+        if self.supervisor is not None:
+            self.supervising = False
+            self.supervisor.join()
+            self.supervisor = None
+        self.pending = []
         self._stop(list(self.processes), timeout)
 
     def _stop(self, processes, timeout):
         """SIGTERM: nameko's handler stops the runner gracefully. (A SIGINT arrives as a
         KeyboardInterrupt in whichever greenlet runs; measured, 1 in 10 was lost while the
         driver handled events.) Killed if still running after `timeout` seconds."""
+        with self.lock:  # no longer supervised
+            for process in processes:
+                if process in self.processes:  # (the supervisor may just have seen it exit)
+                    self.processes.remove(process)
+                self.launched.pop(process.pid, None)
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -153,7 +235,6 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            self.processes.remove(process)
 
     @property
     def pids(self):

@@ -1,37 +1,47 @@
 """`make test`: a broker (reused or started on loopback), then the whole pytest suite.
-`--bench` runs bench/ instead. Stops a broker it started itself."""
+`--bench` runs bench/ instead; `--postgres` (`make test-postgres`) also a PostgreSQL server
+(reused or started) that every service of the test stacks uses. Stops what it started itself."""
 import os
 import subprocess
 import sys
 
+from deploy.local.machine import ensure_with
 from shared.config import ROOT
 
+BROKER = ROOT / "deploy" / "local" / "broker.py"
+POSTGRES = ROOT / "deploy" / "local" / "postgres.py"
+DEFAULT_PG_URI = "postgresql://postgres@127.0.0.1:5433/postgres"
 CHROMIUM = "/usr/bin/chromium"  # Debian's; the browser tests drive it with Playwright
 BROWSER_TESTS = "tests/web"
 
-BROKER = [sys.executable, str(ROOT / "deploy" / "local" / "broker.py")]
-
 
 def main(argv):
-    bench = "--bench" in argv
-    argv = [arg for arg in argv if arg != "--bench"]
+    bench, postgres = "--bench" in argv, "--postgres" in argv
+    argv = [arg for arg in argv if arg not in ("--bench", "--postgres")]
     if not bench and not os.path.exists(CHROMIUM):
         from deploy.local.machine import apt_install
         apt_install("chromium")
-    broker = subprocess.run(BROKER + ["ensure"], check=True, capture_output=True, text=True).stdout.strip()
+    broker = ensure_with(BROKER)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     amqp = env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+    database = None
     pytest = [sys.executable, "-m", "pytest", "--amqp-uri", amqp,
               "--rabbit-api-uri", env.get("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672"),
               "--suppress-nameko-eventlet-notification"]
     try:
+        if postgres:
+            env.setdefault("SECTO_PG_URI", DEFAULT_PG_URI)
+            env["SECTO_TEST_POSTGRES_URI"] = env["SECTO_PG_URI"]
+            database = ensure_with(POSTGRES, env)
         if bench:
             return subprocess.run([sys.executable, "-m", "bench"] + argv, cwd=ROOT, env=env).returncode
         return max(subprocess.run(pytest + args, cwd=ROOT, env={**env, **session_env}).returncode
                    for args, session_env in sessions(argv))
     finally:
+        if database == "started":
+            subprocess.run([sys.executable, str(POSTGRES), "stop"], env=env)
         if broker == "started":
-            subprocess.run(BROKER + ["stop"])
+            subprocess.run([sys.executable, str(BROKER), "stop"])
 
 
 def sessions(argv):

@@ -8,6 +8,12 @@ messages in `partner.fueling.dead` (original body, header x-reject-reason) and a
 whole batch with one multiple-ack. A crash anywhere before that transaction commits
 means redelivery, which the unique event_id makes harmless (at-least-once events,
 exactly-once rows). Several driver processes share the queue.
+
+Hostile input: whatever exception handling one message raises dead-letters that message,
+never the batch; a database that is unavailable is waited for (the batch stays unacked
+and is not redelivered meanwhile). What kills the process instead is redelivered: a
+message delivered ISOLATE_AFTER times is handled in a batch of its own, and the quorum
+queue dead-letters it after x-delivery-limit deliveries (shared.messaging).
 """
 import json
 
@@ -15,7 +21,7 @@ import eventlet
 import pika
 from nameko import config as nameko_config
 from nameko.extensions import DependencyProvider
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from shared import config
@@ -24,7 +30,7 @@ from shared.errors import ValidationFailed
 from shared.logging import get_logger
 from shared.metrics import DEAD_LETTERED, PARTNER_FUELINGS
 from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_QUEUE,
-                              REJECT_REASON_HEADER)
+                              PARTNER_MAX_BODY_BYTES, REJECT_REASON_HEADER)
 
 from services.driver import handlers
 from services.driver.schemas import parse_partner_message, reject_reason
@@ -32,6 +38,8 @@ from services.driver.schemas import parse_partner_message, reject_reason
 log = get_logger(__name__)
 EVENTS_EXCHANGE = "driver.events"  # nameko's exchange for events of the driver service
 EVENT_PROPERTIES = pika.BasicProperties(content_type="application/json", delivery_mode=2)
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)  # the database, not the message
+ISOLATE_AFTER = 3  # deliveries (x-delivery-count of the quorum queue) before a message is handled alone
 
 __all__ = ["Database", "PartnerFuelingConsumer"]
 
@@ -92,6 +100,12 @@ class PartnerFuelingConsumer(DependencyProvider):
                 if not self.running:
                     break
                 if method is not None:
+                    if deliveries(properties) >= ISOLATE_AFTER:  # perhaps what crashed an earlier batch
+                        if batch:
+                            self.process(channel, batch)
+                        batch = []
+                        self.process(channel, [(method, properties, body)])
+                        continue
                     batch.append((method, properties, body))
                     if len(batch) < self.batch_size:
                         continue
@@ -110,8 +124,11 @@ class PartnerFuelingConsumer(DependencyProvider):
             except ValidationFailed as error:
                 dead.append((properties, body, reject_reason(error)))
                 continue
+            except Exception as exc:  # e.g. RecursionError, MemoryError: this message's fate only
+                dead.append((properties, body, f"unprocessable: {type(exc).__name__}"))
+                continue
             rows.setdefault(data["event_id"], (data, properties, body))
-        events = self.store_isolating(rows, dead) if rows else []
+        events = self.store_waiting(channel.connection, rows, dead) if rows else []
         # BlockingChannel.basic_publish flushes the socket once per message; the channel's
         # asynchronous implementation only queues the frames, which basic_ack/tx_commit
         # below then send in one go (same AMQP transaction either way).
@@ -119,9 +136,7 @@ class PartnerFuelingConsumer(DependencyProvider):
         for event in events:
             publish(EVENTS_EXCHANGE, FUELING_RECORDED, json.dumps(event), EVENT_PROPERTIES)
         for properties, body, reason in dead:
-            publish("", PARTNER_FUELING_DEAD_QUEUE, body, pika.BasicProperties(
-                content_type=properties.content_type, delivery_mode=2,
-                headers={**(properties.headers or {}), REJECT_REASON_HEADER: reason}))
+            publish("", PARTNER_FUELING_DEAD_QUEUE, *dead_letter(properties, body, reason))
         channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
         channel.tx_commit()
         count_outcomes(len(batch), len(rows), len(events), len(dead))
@@ -132,20 +147,53 @@ class PartnerFuelingConsumer(DependencyProvider):
         with self.sessionmaker() as session:
             return handlers.store_fuelings(session, items)
 
+    def store_waiting(self, connection, rows, dead) -> list[dict]:
+        """store_isolating, retried while the database is unavailable (and the process is not
+        stopping); connection.sleep keeps the broker connection's heartbeats going."""
+        backoff = 0.5
+        while True:
+            try:
+                return self.store_isolating(rows, dead)
+            except UNAVAILABLE as exc:
+                if not self.running:
+                    raise
+                log.warning("partner_fueling.database_unavailable", error=type(exc).__name__, retry_in=backoff)
+                connection.sleep(backoff)
+                backoff = min(backoff * 2, 5)
+
     def store_isolating(self, rows, dead) -> list[dict]:
         """Store the batch; if the database refuses it for its content (not for being
         unavailable), store message by message and dead-letter the ones it refuses."""
         try:
             return self.store([data for data, _, _ in rows.values()])
-        except (DataError, IntegrityError):
-            log.warning("partner_fueling.batch_refused", size=len(rows))
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:
+            log.warning("partner_fueling.batch_refused", size=len(rows), error=type(exc).__name__)
         events = []
         for data, properties, body in rows.values():
             try:
                 events += self.store([data])
-            except (DataError, IntegrityError) as exc:
+            except UNAVAILABLE:
+                raise
+            except Exception as exc:
                 dead.append((properties, body, f"storage_error: {type(exc).__name__}"))
         return events
+
+
+def deliveries(properties) -> int:
+    count = (properties.headers or {}).get("x-delivery-count", 0)
+    return count if isinstance(count, int) else 0
+
+
+def dead_letter(properties, body, reason):
+    """(body, properties) of a partner message's dead letter: the original body (an oversized
+    one cut to the limit, its size in x-original-size) and headers, plus x-reject-reason."""
+    headers = {**(properties.headers or {}), REJECT_REASON_HEADER: reason}
+    if len(body) > PARTNER_MAX_BODY_BYTES:
+        headers["x-original-size"] = len(body)
+        body = body[:PARTNER_MAX_BODY_BYTES]
+    return body, pika.BasicProperties(content_type=properties.content_type, delivery_mode=2, headers=headers)
 
 
 def count_outcomes(consumed, stored, matched, dead):

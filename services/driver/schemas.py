@@ -9,6 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates, validates_
 from shared.db import utcnow
 from shared import validators
 from shared.errors import ValidationFailed
+from shared.messaging import PARTNER_MAX_BODY_BYTES
 from shared.schemas import EventSchema, Id, Money, Phone, RegistrationNumber, StrictSchema, load
 
 
@@ -202,6 +203,8 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
 MONEY_RE = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 TEXT_LIMITS = {"partner": 50, "product": 100, "company": 100, "municipality": 100, "station": 200}
+MAX_PHONE_LENGTH, MAX_PLATE_LENGTH = 32, 16
+MAX_DEPTH = 8  # a fueling is one flat object; an extra field may nest a little
 LITERS_PLACES, MONEY_PLACES, MAX_LITERS = Decimal("0.001"), Decimal("0.01"), Decimal(100000)
 
 _phone = functools.lru_cache(maxsize=65536)(validators.phone)
@@ -222,7 +225,8 @@ def fast_parse(data) -> dict | None:
                 return None
             fueling[field] = value
         phone, plate = data["phone"], data["registration_number"]
-        if type(phone) is not str or type(plate) is not str:
+        if type(phone) is not str or type(plate) is not str or len(phone) > MAX_PHONE_LENGTH \
+                or len(plate) > MAX_PLATE_LENGTH:
             return None
         fueling["phone"], fueling["registration_number"] = _phone(phone), _plate(plate)
         liters = data["liters"]
@@ -241,10 +245,40 @@ def fast_parse(data) -> dict | None:
         return None
 
 
+def nesting_exceeds(body: bytes, limit: int) -> bool:
+    """Whether the JSON text nests objects/arrays deeper than `limit` (brackets inside strings
+    do not count). Linear in the body, which the caller has bounded; no parsing."""
+    if body.count(b"{") + body.count(b"[") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x7D, 0x5D):  # } ]
+            depth -= 1
+    return False
+
+
 def parse_partner_message(body: bytes, routing_key: str) -> dict:
     """The validated fueling, or ValidationFailed with a reason fit for x-reject-reason.
     The partner named in the body must be the one of the routing key (which the broker's
-    topic permissions bind to the partner's own user)."""
+    topic permissions bind to the partner's own user). Size and nesting are checked before
+    the body is parsed."""
+    if len(body) > PARTNER_MAX_BODY_BYTES:
+        raise ValidationFailed("too_large", {"_body": [f"{len(body)} bytes; at most {PARTNER_MAX_BODY_BYTES}."]})
+    if nesting_exceeds(body, MAX_DEPTH):
+        raise ValidationFailed("too_deep", {"_body": [f"JSON nested deeper than {MAX_DEPTH} levels."]})
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -16,7 +16,7 @@ from shared.testing import TEST_SECRETS
 from shared.waiting import wait_for
 
 from services.driver import handlers, schemas
-from services.driver.schemas import fast_parse, parse_partner_message
+from services.driver.schemas import MAX_DEPTH, fast_parse, nesting_exceeds, parse_partner_message
 from services.driver.exceptions import ConsentRequired
 from services.driver.models import Fueling, LocationPing
 from services.driver.service import DriverService
@@ -51,6 +51,20 @@ def test_fast_path_never_accepts_what_the_schema_rejects_and_agrees_on_values(ov
         return
     if fast is not None:
         assert fast == slow
+
+
+def test_partner_message_size_and_nesting_are_bounded_before_parsing():
+    event = partner_event()
+    assert not nesting_exceeds(json.dumps({**event, "extra": {"a": ["[[[[{{{{" * 50]}}).encode(), MAX_DEPTH)
+    assert nesting_exceeds(json.dumps({**event, "extra": [[[[[[[[["x"]]]]]]]]]}).encode(), MAX_DEPTH)
+    assert nesting_exceeds(('{"a": "\\\\", "b": ' + "[" * 9 + "]" * 9 + "}").encode(), MAX_DEPTH)
+    cases = {b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}": "too_large",
+             b'{"a": ' + b"[" * 20_000 + b"]" * 20_000 + b"}": "too_deep",
+             json.dumps({**event, "padding": "x" * 70_000}).encode(): "too_large"}
+    for body, reason in cases.items():
+        with pytest.raises(ValidationFailed, match=reason):
+            parse_partner_message(body, "fueling.neste")
+    assert parse_partner_message(json.dumps({**event, "extra": {"a": [1]}}).encode(), "fueling.neste")
 
 
 def test_partner_message_must_name_the_partner_of_its_routing_key():
