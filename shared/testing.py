@@ -305,6 +305,19 @@ class PrivateBroker:
         self._broker("stop")
 
 
+def declare_event_queue(uri, queue, source, event):
+    """A durable queue of the caller's own on `source`'s `event`: it keeps every such event,
+    also through a broker restart, to be counted or read later."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    channel = connection.channel()
+    channel.exchange_declare(f"{source}.events", exchange_type="topic", durable=True)
+    channel.queue_declare(queue, durable=True)
+    channel.queue_bind(queue, f"{source}.events", event)
+    connection.close()
+
+
 @pytest.fixture
 def private_broker():
     broker = PrivateBroker()

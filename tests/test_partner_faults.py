@@ -32,7 +32,7 @@ from services.fleet.models import Fueling as FleetFueling
 from shared.db import make_engine
 from shared.messaging import FUELING_RECORDED, declare_topology
 from shared.migrate import upgrade
-from shared.testing import TEST_SECRETS
+from shared.testing import TEST_SECRETS, declare_event_queue
 
 EVENTS = int(os.environ.get("FAULTS_EVENTS") or (20000 if os.environ.get("SECTO_FAULTS") == "1" else 5000))
 DRIVERS = 50
@@ -93,17 +93,6 @@ def seed_drivers(engine):
         session.commit()
 
 
-def declare_counter(uri):
-    """A durable queue of the test's own on driver.fueling_recorded: it keeps every event
-    through the broker restart, to be read at the end."""
-    connection = pika.BlockingConnection(pika.URLParameters(uri))
-    channel = connection.channel()
-    channel.exchange_declare("driver.events", exchange_type="topic", durable=True)
-    channel.queue_declare(COUNTER_QUEUE, durable=True)
-    channel.queue_bind(COUNTER_QUEUE, "driver.events", FUELING_RECORDED)
-    connection.close()
-
-
 def read_counter(uri) -> dict:
     """event_id -> list of the fueling ids it was announced with, one per event received."""
     announced = defaultdict(list)
@@ -127,7 +116,7 @@ def sqlite_engine(tmp_path, service):
 
 def test_no_event_lost_or_doubled_through_a_broker_restart_and_a_kill_9(private_broker, tmp_path):
     declare_topology(private_broker.uri)
-    declare_counter(private_broker.uri)
+    declare_event_queue(private_broker.uri, COUNTER_QUEUE, "driver", FUELING_RECORDED)
     driver_url, driver_db = sqlite_engine(tmp_path, "driver")
     fleet_url, fleet_db = sqlite_engine(tmp_path, "fleet")
     seed_drivers(driver_db)
