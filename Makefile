@@ -34,8 +34,12 @@ run: deps
 stop:
 	$(PY) -m deploy.local.run --stop
 
+# The whole suite; without PYTEST_ARGS also POSTGRES_TESTS with every service on PostgreSQL
+# (a loopback server under var/, installed and started like the broker and stopped after).
+POSTGRES_TESTS ?= tests/test_lifecycle.py tests/test_fleet_api.py tests/test_driver_api.py tests/test_bola_matrix.py
 test: deps
 	$(PY) -m deploy.local.test $(PYTEST_ARGS)
+	$(if $(PYTEST_ARGS),,$(PY) -m deploy.local.test --postgres -q $(POSTGRES_TESTS))
 
 # The integration tests with every service on PostgreSQL (a loopback server under var/,
 # started like the broker and stopped afterwards if it was started; a fresh database per
@@ -48,7 +52,8 @@ test-postgres: deps
 migrate: deps
 	$(PY) -m shared.migrate upgrade
 
-# Fault test of the partner fueling pipeline on a private broker (restart + kill -9); ~1 min.
+# Fault test of the partner fueling pipeline on a private broker (restart + kill -9) with
+# 20 000 events (FAULTS_EVENTS); `make test` runs it with 5 000.
 faults: deps
 	SECTO_FAULTS=1 $(PY) -m deploy.local.test tests/test_partner_faults.py -q -s $(PYTEST_ARGS)
 

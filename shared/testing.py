@@ -44,6 +44,11 @@ def rabbit_api_uri():
     return env("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672")
 
 
+# every directory a stack or private broker of this session wrote (databases, logs, the
+# broker's message store): tests/test_zz_no_plaintext.py scans them all at the session's end
+SESSION_VAR_DIRS: list[Path] = []
+
+
 class Vhosts:
     """Create and delete RabbitMQ vhosts through the management API."""
 
@@ -125,7 +130,8 @@ class ApiClient:
         headers = kwargs.pop("headers", {})
         if self.token:
             headers.setdefault("Authorization", f"Bearer {self.token}")
-        return requests.request(method, f"{self.base_url}{path}", headers=headers, timeout=15, **kwargs)
+        kwargs.setdefault("timeout", 15)
+        return requests.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs)
@@ -207,6 +213,13 @@ class PostgresDatabases:
         base = self.server_uri.rsplit("/", 1)[0]
         return {f"{service.upper()}_DATABASE_URL": f"{base}/{name}" for service, name in self.names.items()}
 
+    def dump(self, directory: Path):
+        """Each database's rows as `<service>.pg.sql` in `directory` (for the plaintext scan)."""
+        base = "postgresql://" + self.server_uri.split("://", 1)[1].rsplit("/", 1)[0]
+        for service, name in self.names.items():
+            dumped = subprocess.run(["pg_dump", "--data-only", f"{base}/{name}"], check=True, capture_output=True)
+            (directory / f"{service}.pg.sql").write_bytes(dumped.stdout)
+
     def drop(self):
         self._execute([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in self.names.values()])
 
@@ -220,6 +233,7 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None, supervise=False):
     vhost = None if amqp_uri else vhosts.create("secto-stack")
     amqp_uri = amqp_uri or vhosts.uri(vhost)
     var_dir = Path(tempfile.mkdtemp(prefix="secto-stack-"))
+    SESSION_VAR_DIRS.append(var_dir)
     port, web_port = free_port(), free_port()
     stack_env = {**TEST_SECRETS, "AMQP_URI": amqp_uri, "SECTO_VAR_DIR": str(var_dir),
                  "GATEWAY_PORT": str(port), "WEB_PORT": str(web_port), "SECTO_ADMIN_USERNAME": ADMIN[0], "SECTO_ADMIN_PASSWORD": ADMIN[1],
@@ -241,6 +255,7 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None, supervise=False):
         if vhost:
             vhosts.delete(vhost)
         if databases:
+            databases.dump(var_dir)
             databases.drop()
 
     running.stop = stop
@@ -279,6 +294,7 @@ class PrivateBroker:
             var_dir = Path(tempfile.mkdtemp(prefix="secto-broker-"))
             var_dir.chmod(0o755)  # the rabbitmq user may enter (else broker.py keeps the data elsewhere)
         self.var_dir = Path(var_dir)
+        SESSION_VAR_DIRS.append(self.var_dir)
         port = next(p for p in range(5673, 5700)  # its distribution port is AMQP + 20000
                     if not answers("127.0.0.1", p) and not answers("127.0.0.1", p + 20000))
         self.uri = f"amqp://guest:guest@127.0.0.1:{port}/"
@@ -296,6 +312,19 @@ class PrivateBroker:
 
     def stop(self):
         self._broker("stop")
+
+
+def declare_event_queue(uri, queue, source, event):
+    """A durable queue of the caller's own on `source`'s `event`: it keeps every such event,
+    also through a broker restart, to be counted or read later."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    channel = connection.channel()
+    channel.exchange_declare(f"{source}.events", exchange_type="topic", durable=True)
+    channel.queue_declare(queue, durable=True)
+    channel.queue_bind(queue, f"{source}.events", event)
+    connection.close()
 
 
 @pytest.fixture

@@ -189,8 +189,6 @@ class TestLocation:
     def test_consent_given_and_withdrawn_through_the_marketing_api(self, make_driver):
         _, _, client, _ = make_driver()
         granted = client.put("/me/consents/location_tracking", json={"status": "granted", "source": "app"})
-        if granted.status_code in (404, 405) and granted.json()["error"] in ("not_found", "method_not_allowed"):
-            pytest.skip("the marketing service has no PUT /me/consents/{purpose} yet")
         assert granted.status_code == 200, granted.text
         ping = {"lat": 60.17, "lon": 24.94, "at": "2026-11-24T10:00:00+00:00"}
         wait_for(lambda: client.post("/me/location", json=ping).status_code == 201, timeout=10)

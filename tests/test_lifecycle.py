@@ -14,14 +14,8 @@ from tests.conftest import unique_business_id, unique_national_id
 SERVICES = {"identity", "fleet", "driver", "billing", "kyc", "marketing"}
 
 
-def skip_unless_complete(response):
-    """Until every service implements the lifecycle RPCs the routes answer 503 naming the
-    missing ones; that answer is checked, then the rest of the test is skipped."""
-    if response.status_code == 503:
-        body = response.json()
-        assert body["error"] == "service_unavailable" and body["details"]["services"], body
-        assert set(body["details"]["services"]) <= SERVICES and body["details"]["service"] in body["message"]
-        pytest.skip(f"not every service answers export/erase yet: {body['details']['services']}")
+def complete(response):
+    """Every service implements export and erase: a 503 here is a failure, not a skip."""
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -38,10 +32,9 @@ def subject(admin, make_person, make_user, stack):
     for purpose in ("location_tracking", "email_marketing", "profiling"):
         assert client.put(f"/me/consents/{purpose}", json={"status": "granted", "source": "app"}).status_code == 200
     assert client.put("/me/consents/sms_marketing", json={"status": "prohibited", "source": "app"}).status_code == 200
-    if client.get("/me/location").status_code != 404:
-        wait_for(lambda: client.post("/me/location", json={"lat": 60.1, "lon": 24.9,
-                                                           "at": "2026-11-24T10:00:00+00:00"}).status_code == 201,
-                 timeout=10)
+    wait_for(lambda: client.post("/me/location", json={"lat": 60.1, "lon": 24.9,
+                                                       "at": "2026-11-24T10:00:00+00:00"}).status_code == 201,
+             timeout=10)
     assert admin.patch(f"/marketing/contacts/{person['id']}", json={"position": "CFO",
                                                                     "company": "Oy Ab"}).status_code == 200
     event = admin.post("/marketing/events", json={"name": "Launch", "starts_at": "2027-01-01T10:00:00Z"}).json()
@@ -110,7 +103,7 @@ def test_export_then_erase(admin, subject):
     marketing_before = admin.get(f"/consents/{pid}").json()
     assert len(marketing_before["history"]) == 4
 
-    exported = skip_unless_complete(admin.get(f"/persons/{pid}/export"))
+    exported = complete(admin.get(f"/persons/{pid}/export"))
     assert set(exported) == SERVICES | {"person_id", "generated_at", "gateway"}
     assert exported["person_id"] == pid
     assert exported["identity"]["person"]["email"] == person["email"]
@@ -132,7 +125,7 @@ def test_export_then_erase(admin, subject):
         assert "role" in sections or all(s.get("role") in ("controller", "processor")
                                          for s in sections.values() if isinstance(s, dict)), service
 
-    erased = skip_unless_complete(admin.post(f"/persons/{pid}/erase"))
+    erased = complete(admin.post(f"/persons/{pid}/erase"))
     assert erased["person_id"] == pid and erased["erased_at"]
     assert set(erased["services"]) == SERVICES
     for service, report in erased["services"].items():
@@ -145,7 +138,7 @@ def test_export_then_erase(admin, subject):
     assert "Kirjanpitolaki" in bases["billing"] and "444/2017" in bases["kyc"] and "Kirjanpitolaki" in bases["fleet"]
     assert any(kept["held_for"] for kept in erased["services"]["fleet"]["retained"])
 
-    after = skip_unless_complete(admin.get(f"/persons/{pid}/export"))
+    after = complete(admin.get(f"/persons/{pid}/export"))
     retaining = {service for service, report in erased["services"].items() if report["retained"]}
     for service in (SERVICES | {"gateway"}) - (retaining - {"identity", "marketing", "driver"}):
         text = json.dumps(after[service], ensure_ascii=False)
@@ -161,14 +154,14 @@ def test_export_then_erase(admin, subject):
 
 
 def test_erasure_reaches_marketing_and_keeps_the_prohibition(admin, subject):
-    """Holds whether or not every service answers the erase fan-out yet: identity erases first
-    and broadcasts identity.person_erased; marketing is called directly and by that event."""
+    """Identity erases first and broadcasts identity.person_erased; marketing is called
+    directly and by that event. (A service that does not answer: tests/test_resilience.py.)"""
     person, _, client = subject
     pid = person["id"]
     assert pid in [m["person_id"] for m in admin.get("/marketing/audience", params={"channel": "email",
                                                                                     "limit": 200}).json()["items"]]
     response = admin.post(f"/persons/{pid}/erase")
-    assert response.status_code in (200, 503), response.text
+    assert response.status_code == 200, response.text
     contact = wait_for(lambda: (admin.get(f"/marketing/contacts/{pid}").json().get("email", "x") is None
                                 and admin.get(f"/marketing/contacts/{pid}").json()), timeout=10)
     assert (contact["first_name"], contact["phone"], contact["position"]) == (None, None, None)

@@ -27,21 +27,28 @@ def has_profile(amqp_uri, person_id) -> bool:
 
 @pytest.fixture(scope="module")
 def fragile():
-    stack = start_stack(extra_env={"SECTO_RPC_TIMEOUT": "2"})
+    stack = start_stack(extra_env={"SECTO_RPC_TIMEOUT": "5"})
     yield stack
     stack.stop()
 
 
+# A gateway that waits for a stopped service without its SECTO_RPC_TIMEOUT (5 s here) hangs
+# past this; a slow machine stays well within it.
+ANSWER_WITHIN = 30
+
+
 def test_stopped_service_is_a_quick_503_naming_it(fragile):
     admin = fragile.admin()
+    person = admin.post("/persons", json=person_body()).json()
     fragile.stack.stop_service("billing")
-    started = time.monotonic()
-    response = admin.get("/invoices")
-    elapsed = time.monotonic() - started
+    response = admin.get("/invoices", timeout=ANSWER_WITHIN)
     assert response.status_code == 503 and response.json()["details"]["service"] == "billing", response.text
-    assert elapsed < 4, elapsed
-    health = admin.get("/health")
+    health = admin.get("/health", timeout=ANSWER_WITHIN)
     assert health.status_code == 503 and health.json()["components"]["billing"] == "unreachable"
+    for lifecycle in (admin.get(f"/persons/{person['id']}/export", timeout=ANSWER_WITHIN),
+                      admin.post(f"/persons/{person['id']}/erase", timeout=ANSWER_WITHIN)):
+        body = lifecycle.json()
+        assert lifecycle.status_code == 503 and body["details"]["services"] == ["billing"], lifecycle.text
     fragile.stack.start_service("billing")
     wait_for(lambda: admin.get("/invoices").status_code == 200, timeout=30)
 

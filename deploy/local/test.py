@@ -1,6 +1,7 @@
 """`make test`: a broker (reused or started on loopback), then the whole pytest suite.
-`--bench` runs bench/ instead; `--postgres` (`make test-postgres`) also a PostgreSQL server
-(reused or started) that every service of the test stacks uses. Stops what it started itself."""
+`--bench` runs bench/ instead. `--postgres` runs the given tests with every service on
+PostgreSQL (SECTO_PG_URI, reused or installed and started on loopback under var/). Stops
+a broker or PostgreSQL server it started itself."""
 import os
 import subprocess
 import sys

@@ -67,6 +67,27 @@ def test_partner_message_size_and_nesting_are_bounded_before_parsing():
     assert parse_partner_message(json.dumps({**event, "extra": {"a": [1]}}).encode(), "fueling.neste")
 
 
+# the forms partners really send: each must take the fast path, or the hot path is dead
+FAST_VARIANTS = [
+    {}, {"liters": 40}, {"amount_eur": "80.1"}, {"amount_eur": "80.15"}, {"amount_eur": None},
+    {"fueled_at": "2026-11-24T06:15:00Z"}, {"fueled_at": "2026-11-24T08:15:00.123+02:00"},
+    {"phone": "040 123 4567"}, {"registration_number": "abc123"}, {"extra": "ignored"},
+]
+
+
+@pytest.mark.parametrize("overrides", FAST_VARIANTS)
+def test_valid_partner_messages_take_the_fast_path(overrides, monkeypatch):
+    data = partner_event(**overrides)
+    fast = fast_parse(data)
+    assert fast is not None, f"{overrides} fell back to the schema"
+    assert fast == load(schemas.PartnerFueling(), data)
+
+    def no_schema(*args):
+        raise AssertionError("parse_partner_message used the schema for a valid message")
+    monkeypatch.setattr(schemas, "load", no_schema)
+    assert parse_partner_message(json.dumps(data).encode(), "fueling.neste") == fast
+
+
 def test_partner_message_must_name_the_partner_of_its_routing_key():
     body = json.dumps(partner_event()).encode()
     assert parse_partner_message(body, "fueling.neste")["liters"] == Decimal("41.370")
