@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from nameko.extensions import DependencyProvider
 
 from shared import tokens
-from shared.errors import NotFound, Unauthorized
+from shared.db import STAFF_SCOPE
+from shared.errors import Unauthorized
 
 STAFF = ("staff",)
 FLEET_MANAGER = ("fleet_manager",)
@@ -30,20 +31,14 @@ class Principal:
         return self.role == "staff"
 
     def visible_organisations(self):
-        """None means every organisation (staff); otherwise the ids in scope."""
-        return None if self.is_staff else list(self.organisation_ids)
-
-    def can_see_organisation(self, organisation_id) -> bool:
-        return self.is_staff or organisation_id in self.organisation_ids
+        """The scope every service RPC that returns customer data takes (shared.db's one
+        scope policy): STAFF_SCOPE for staff, otherwise the organisation ids in scope
+        (none for a driver, whose own data is reached by person under /me)."""
+        return STAFF_SCOPE if self.is_staff else list(self.organisation_ids)
 
     def redact_person(self, person: dict) -> dict:
         """Property level: only staff ever see a national id, even masked."""
         return person if self.is_staff else {k: v for k, v in person.items() if k != "national_id"}
-
-    def require_organisation(self, organisation_id) -> None:
-        """Objects outside the caller's scope do not exist for the caller: 404."""
-        if not self.can_see_organisation(organisation_id):
-            raise NotFound()
 
 
 def bearer_token(request) -> str | None:
