@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from shared.db import make_engine
+from shared.db import STAFF_SCOPE, make_engine
 from shared.schemas import MAX_PAGE_SIZE
 from shared.testing import start_stack
 
@@ -59,13 +59,15 @@ def seed(engine, organisations, vehicles: int, fuelings: int, start: int):
                 "user_organisation_id": organisation_of(organisations, i),
                 "cost_center": f"CC-{i // 10 % 20}", "status": "in_use", "created_at": base + dt.timedelta(seconds=i),
                 "updated_at": base} for i in range(first, min(first + CHUNK, start + vehicles))])
-        vehicle_ids = connection.scalars(select(Vehicle.id)
+        vehicle_ids = connection.execute(select(Vehicle.id, Vehicle.user_organisation_id)
                                          .where(Vehicle.created_at >= base + dt.timedelta(seconds=start))).all()
         for first in range(0, fuelings, CHUNK):
             rows = []
             for _ in range(min(CHUNK, fuelings - first)):
                 fueled_at = base + dt.timedelta(minutes=random.randrange(0, 60 * 24 * 330))
-                rows.append({"fueling_id": str(uuid.uuid4()), "vehicle_id": random.choice(vehicle_ids),
+                vehicle_id, organisation_id = random.choice(vehicle_ids)
+                rows.append({"fueling_id": str(uuid.uuid4()), "vehicle_id": vehicle_id,
+                             "organisation_id": organisation_id,
                              "liters": Decimal("42.50"), "amount_eur": Decimal("80.75"), "fueled_at": fueled_at,
                              "month": fueled_at.strftime("%Y-%m"), "product": "Diesel", "company": "Neste"})
             connection.execute(insert(Fueling), rows)
@@ -180,10 +182,10 @@ def deep_pages(clients, engine, organisations) -> dict:
         total = connection.scalar(select(func.count()).select_from(Vehicle))
         by_org = dict(connection.execute(select(Vehicle.user_organisation_id, func.count())
                                          .group_by(Vehicle.user_organisation_id)).all())
-    scopes = {"staff": None, "company": organisations[:1], "group": organisations[:3]}
+    scopes = {"staff": STAFF_SCOPE, "company": organisations[:1], "group": organisations[:3]}
     pages = {}
     for who, client in clients.items():
-        expected = total if scopes[who] is None else sum(by_org[o] for o in scopes[who])
+        expected = total if scopes[who] == STAFF_SCOPE else sum(by_org[o] for o in scopes[who])
         pages[who] = {"scope": scopes[who], "vehicles": deep(walk(client, "/vehicles", expected)),
                       "fuel": deep(walk(client, "/reports/fuel", expected, MONTHS))}
     return pages

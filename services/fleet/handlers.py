@@ -318,7 +318,8 @@ def add_service_event(session, vehicle_id, data) -> ServiceEvent:
 
 def list_service_events(session, vehicle_id, scope, limit, cursor):
     held_vehicle(session, vehicle_id, scope)
-    stmt = select(ServiceEvent).where(ServiceEvent.vehicle_id == vehicle_id, in_scope(ServiceEvent.organisation_id, scope))
+    stmt = select(ServiceEvent).where(ServiceEvent.vehicle_id == vehicle_id,
+                                      in_scope(ServiceEvent.organisation_id, scope))
     return paginate(session, stmt, (ServiceEvent.occurred_on, ServiceEvent.id), limit, cursor)
 
 
