@@ -116,7 +116,9 @@ def vehicle_detail(session, vehicle_id, scope) -> dict:
     contract = session.scalars(select(Contract).where(Contract.vehicle_id == vehicle_id,
                                                       in_scope(Contract.customer_id, scope))
                                .order_by(Contract.starts_on.desc(), Contract.created_at.desc())).first()
-    delivery = session.scalars(select(Delivery).where(Delivery.vehicle_id == vehicle_id, Delivery.delivered_on.is_(None))
+    delivery = session.scalars(select(Delivery).where(Delivery.vehicle_id == vehicle_id,
+                                                      Delivery.delivered_on.is_(None),
+                                                      in_scope(Delivery.organisation_id, scope))
                                .order_by(Delivery.created_at.desc())).first()
     return {**_columns(vehicle), "contract": contract, "latest_odometer": latest_reading(session, vehicle_id, scope),
             "delivery": delivery}
@@ -226,12 +228,12 @@ def list_dealerships(session, limit, cursor):
 
 
 def create_delivery(session, data) -> Delivery:
-    get_vehicle(session, data["vehicle_id"], STAFF_SCOPE)
+    vehicle = get_vehicle(session, data["vehicle_id"], STAFF_SCOPE)
     if data.get("dealership_id"):
         get_dealership(session, data["dealership_id"])
     if data.get("contract_id"):
         get_contract(session, data["contract_id"], STAFF_SCOPE)
-    delivery = Delivery(**data)
+    delivery = Delivery(organisation_id=vehicle.user_organisation_id, **data)
     session.add(delivery)
     session.commit()
     return delivery
@@ -239,7 +241,7 @@ def create_delivery(session, data) -> Delivery:
 
 def get_delivery(session, delivery_id, scope) -> Delivery:
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or not visible(delivery.vehicle.user_organisation_id, scope):
+    if delivery is None or not visible(delivery.organisation_id, scope):
         raise exc.DeliveryNotFound()
     return delivery
 
@@ -255,7 +257,7 @@ def update_delivery(session, delivery_id, data) -> Delivery:
 
 
 def list_deliveries(session, filters, limit, cursor, scope):
-    stmt = select(Delivery).join(Delivery.vehicle).where(in_scope(Vehicle.user_organisation_id, scope))
+    stmt = select(Delivery).where(in_scope(Delivery.organisation_id, scope))
     if "pending" in filters:
         pending = Delivery.delivered_on.is_(None)
         stmt = stmt.where(pending if filters["pending"] else ~pending)

@@ -146,6 +146,7 @@ class Delivery(Base):
     estimated_delivery_on: Mapped[dt.date | None] = mapped_column(Date)
     confirmed_delivery_on: Mapped[dt.date | None] = mapped_column(Date)
     delivered_on: Mapped[dt.date | None] = mapped_column(Date)
+    organisation_id: Mapped[str | None] = mapped_column(IdColumn())  # the vehicle's user organisation then
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     vehicle: Mapped[Vehicle] = relationship(lazy="joined", innerjoin=True)

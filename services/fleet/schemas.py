@@ -266,6 +266,7 @@ class Delivery(StrictSchema):
     estimated_delivery_on = fields.Date(allow_none=True)
     confirmed_delivery_on = fields.Date(allow_none=True)
     delivered_on = fields.Date(allow_none=True)
+    organisation_id = Text(allow_none=True)
     created_at = fields.DateTime()
 
 

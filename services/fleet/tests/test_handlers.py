@@ -153,6 +153,7 @@ def test_a_re_leased_vehicles_rows_stay_with_the_organisation_that_used_it_then(
     fueled = {"vehicle_id": car.id, "liters": Decimal("40"), "amount_eur": None,
               "fueled_at": dt.datetime(2024, 5, 3, 8, tzinfo=dt.timezone.utc)}
     handlers.record_fueling(session, {**fueled, "fueling_id": str(uuid.uuid4())})
+    old_delivery = handlers.create_delivery(session, {"vehicle_id": car.id, "contract_id": old_deal.id})
     handlers.update_vehicle(session, car.id, {"user_organisation_id": current, "cost_center": "B-1"})
     new_deal = contract(session, car.id, customer_id=current, starts_on="2025-01-01")
     handlers.add_reading(session, car.id, {"km": 2000, "read_on": dt.date(2025, 5, 1), "source": "customer"})
@@ -176,8 +177,12 @@ def test_a_re_leased_vehicles_rows_stay_with_the_organisation_that_used_it_then(
     with pytest.raises(exc.ContractNotFound):
         handlers.get_contract(session, old_deal.id, [current])
     assert handlers.get_contract(session, old_deal.id, [former]) is old_deal
+    with pytest.raises(exc.DeliveryNotFound):
+        handlers.get_delivery(session, old_delivery.id, [current])
+    assert handlers.list_deliveries(session, {}, 10, None, [current])[0] == []
+    assert handlers.list_deliveries(session, {}, 10, None, [former])[0] == [old_delivery]
     detail = handlers.vehicle_detail(session, car.id, [current])
-    assert (detail["contract"].id, detail["latest_odometer"].km) == (new_deal.id, 2000)
+    assert (detail["contract"].id, detail["latest_odometer"].km, detail["delivery"]) == (new_deal.id, 2000, None)
     with pytest.raises(exc.VehicleNotFound):
         handlers.get_vehicle(session, car.id, [former])  # the car itself is the current user's now
     with pytest.raises(exc.VehicleNotFound):
@@ -214,8 +219,9 @@ def test_migration_gives_existing_rows_the_vehicles_organisation(tmp_path):
                         "VALUES ('s1', 'v1', '2026-01-02', 'wash', '2026-01-02')"))
         db.execute(text("INSERT INTO fuelings (fueling_id, vehicle_id, liters, fueled_at, month) "
                         "VALUES ('f1', 'v1', 40, '2026-01-02', '2026-01')"))
+        db.execute(text("INSERT INTO deliveries (id, vehicle_id, created_at) VALUES ('d1', 'v1', '2026-01-02')"))
     command.upgrade(alembic_config("fleet", url), "head")
     with engine.connect() as db:
-        for table in ("odometer_readings", "service_events", "fuelings"):
+        for table in ("odometer_readings", "service_events", "fuelings", "deliveries"):
             assert db.execute(text(f"SELECT organisation_id FROM {table}")).scalar_one() == ORG
     engine.dispose()

@@ -1,4 +1,4 @@
-"""owner organisation of odometer readings, service events and fuelings
+"""owner organisation of odometer readings, service events, fuelings and deliveries
 
 Revision ID: f6069b20c722
 Revises: ebb1169f84ed
@@ -25,6 +25,9 @@ def upgrade() -> None:
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.create_index('ix_contracts_customer_created', ['customer_id', 'created_at', 'id'], unique=False)
 
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('organisation_id', sa.String(length=36), nullable=True))
+
     with op.batch_alter_table('fuelings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organisation_id', sa.String(length=36), nullable=True))
         batch_op.create_index('ix_fuelings_organisation_vehicle', ['organisation_id', 'vehicle_id'], unique=False)
@@ -40,7 +43,7 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     # existing rows belong to the vehicle's current user organisation (the best that is known)
-    for table in ('fuelings', 'odometer_readings', 'service_events'):
+    for table in ('deliveries', 'fuelings', 'odometer_readings', 'service_events'):
         op.execute(f"UPDATE {table} SET organisation_id = (SELECT vehicles.user_organisation_id FROM vehicles "
                    f"WHERE vehicles.id = {table}.vehicle_id) WHERE organisation_id IS NULL")
 
@@ -59,6 +62,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table('fuelings', schema=None) as batch_op:
         batch_op.drop_index('ix_fuelings_organisation_vehicle')
+        batch_op.drop_column('organisation_id')
+
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_column('organisation_id')
 
     with op.batch_alter_table('contracts', schema=None) as batch_op:
