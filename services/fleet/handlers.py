@@ -419,17 +419,16 @@ def co2_by_cost_center(session, scope) -> list[dict]:
 
 
 def fuel_report(session, filters, limit, cursor, scope):
-    """Litres and cost per vehicle, month and the organisation that used the vehicle then
-    (a re-leased car's former user keeps its own months); paged by vehicle so a page costs
-    the same at any table size (the (vehicle_id, month) index)."""
-    fuelings_in_scope = in_scope(Fueling.organisation_id, scope)
-    vehicles_stmt = select(Vehicle).where(or_(in_scope(Vehicle.user_organisation_id, scope), Vehicle.id.in_(
-        select(Fueling.vehicle_id).where(fuelings_in_scope))))
+    """Litres and cost per vehicle in scope now, month and the organisation that used the
+    vehicle then (a re-leased car's earlier fuelings are not its new user's); paged by
+    vehicle so a page costs the same at any table size (the (vehicle_id, month) index).
+    A former user reads its months of a car under /vehicles/{id}/fuelings."""
+    vehicles_stmt = select(Vehicle).where(in_scope(Vehicle.user_organisation_id, scope))
     vehicles, next_cursor = paginate(session, vehicles_stmt, (Vehicle.created_at, Vehicle.id), limit, cursor)
     by_id = {vehicle.id: vehicle for vehicle in vehicles}
     stmt = (select(Fueling.vehicle_id, Fueling.organisation_id, Fueling.month, func.count(), func.sum(Fueling.liters),
                    func.coalesce(func.sum(Fueling.amount_eur), 0))
-            .where(Fueling.vehicle_id.in_(by_id), fuelings_in_scope)
+            .where(Fueling.vehicle_id.in_(by_id), in_scope(Fueling.organisation_id, scope))
             .group_by(Fueling.vehicle_id, Fueling.organisation_id, Fueling.month))
     if filters.get("from_month"):
         stmt = stmt.where(Fueling.month >= filters["from_month"])

@@ -171,9 +171,10 @@ def test_a_re_leased_vehicles_rows_stay_with_the_organisation_that_used_it_then(
                 [c.id for c in contracts], [(row["month"], row["user_organisation_id"], row["cost_center"])
                                             for row in fuel])
 
-    assert seen_by([former]) == ({former}, [1000], ["maintenance"], [old_deal.id], [("2024-05", former, None)])
+    assert seen_by([former]) == ({former}, [1000], ["maintenance"], [old_deal.id], [])
     assert seen_by([current]) == ({current}, [2000], ["wash"], [new_deal.id], [("2025-05", current, "B-1")])
-    assert len(seen_by(STAFF_SCOPE)[1]) == 2
+    assert seen_by(STAFF_SCOPE)[1:] == ([1000, 2000], ["maintenance", "wash"], [old_deal.id, new_deal.id],
+                                         [("2024-05", former, None), ("2025-05", current, "B-1")])
     with pytest.raises(exc.ContractNotFound):
         handlers.get_contract(session, old_deal.id, [current])
     assert handlers.get_contract(session, old_deal.id, [former]) is old_deal
