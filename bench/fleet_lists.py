@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from shared.db import make_engine
+from shared.db import STAFF_SCOPE, make_engine
 from shared.schemas import MAX_PAGE_SIZE
 from shared.testing import start_stack
 
@@ -60,12 +60,14 @@ def seed(engine, organisations, vehicles: int, fuelings: int):
                 "cost_center": f"CC-{i // 10 % 2}" if i % 10 < 6 else f"CC-{i // 10 % 20}", "status": "in_use",
                 "created_at": base + dt.timedelta(seconds=i),
                 "updated_at": base} for i in range(first, min(first + CHUNK, vehicles))])
-        vehicle_ids = connection.scalars(select(Vehicle.id)).all()
+        vehicle_ids = connection.execute(select(Vehicle.id, Vehicle.user_organisation_id)).all()
         for first in range(0, fuelings, CHUNK):
             rows = []
             for _ in range(min(CHUNK, fuelings - first)):
                 fueled_at = base + dt.timedelta(minutes=random.randrange(0, 60 * 24 * 330))
-                rows.append({"fueling_id": str(uuid.uuid4()), "vehicle_id": random.choice(vehicle_ids),
+                vehicle_id, organisation_id = random.choice(vehicle_ids)
+                rows.append({"fueling_id": str(uuid.uuid4()), "vehicle_id": vehicle_id,
+                             "organisation_id": organisation_id,
                              "liters": Decimal("42.50"), "amount_eur": Decimal("80.75"), "fueled_at": fueled_at,
                              "month": fueled_at.strftime("%Y-%m"), "product": "Diesel", "company": "Neste"})
             connection.execute(insert(Fueling), rows)
@@ -166,10 +168,10 @@ def deep_pages(clients, engine, organisations) -> dict:
                                            .group_by(Vehicle.user_organisation_id)).all())
 
     by_org, filtered_by_org = counts(), counts(Vehicle.cost_center == COST_CENTER)
-    scopes = {"staff": None, "company": organisations[:1], "group": organisations[:3]}
+    scopes = {"staff": STAFF_SCOPE, "company": organisations[:1], "group": organisations[:3]}
     pages = {}
     for who, client in clients.items():
-        orgs = scopes[who] or list(by_org)
+        orgs = list(by_org) if scopes[who] == STAFF_SCOPE else scopes[who]
         expected, filtered = sum(by_org.get(o, 0) for o in orgs), sum(filtered_by_org.get(o, 0) for o in orgs)
         pages[who] = {"scope": scopes[who], "vehicles": walk(client, "/vehicles", expected),
                       "filtered": walk(client, "/vehicles", filtered, {"cost_center": COST_CENTER}),

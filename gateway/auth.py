@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from nameko.extensions import DependencyProvider
 
 from shared import tokens
+from shared.db import STAFF_SCOPE
 from shared.errors import NotFound, Unauthorized
 
 STAFF = ("staff",)
@@ -30,27 +31,24 @@ class Principal:
         return self.role == "staff"
 
     def visible_organisations(self):
-        """None means every organisation (staff); otherwise the ids in scope."""
-        return None if self.is_staff else list(self.organisation_ids)
-
-    def can_see_organisation(self, organisation_id) -> bool:
-        return self.is_staff or organisation_id in self.organisation_ids
+        """The scope every service RPC that returns customer data takes (shared.db's one
+        scope policy): STAFF_SCOPE for staff, otherwise the organisation ids in scope
+        (none for a driver, whose own data is reached by person under /me)."""
+        return STAFF_SCOPE if self.is_staff else list(self.organisation_ids)
 
     def redact_person(self, person: dict) -> dict:
         """Property level: only staff ever see a national id, even masked."""
         return person if self.is_staff else {k: v for k, v in person.items() if k != "national_id"}
 
     def narrowed_to(self, organisation_id):
-        """The caller's scope, or only `organisation_id` of it (a group's one company)."""
+        """The scope, or only `organisation_id` of it (one company of a group): a narrower
+        scope passed to the service, never a wider one."""
+        scope = self.visible_organisations()
         if not organisation_id:
-            return self.visible_organisations()
-        self.require_organisation(organisation_id)
-        return [organisation_id]
-
-    def require_organisation(self, organisation_id) -> None:
-        """Objects outside the caller's scope do not exist for the caller: 404."""
-        if not self.can_see_organisation(organisation_id):
+            return scope
+        if scope != STAFF_SCOPE and organisation_id not in scope:
             raise NotFound()
+        return [organisation_id]
 
 
 def bearer_token(request) -> str | None:

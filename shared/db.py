@@ -160,14 +160,40 @@ def paginate(session: Session, stmt, order_by, limit: int, cursor: str | None):
     return rows, _encode_cursor([getattr(last, column.key) for column in order_by])
 
 
+# --- the one scope policy ---------------------------------------------------------
+# Every RPC that returns customer data takes the caller's scope explicitly: STAFF_SCOPE
+# (everything) or the list of organisation (customer) ids the caller may see. Rows are
+# filtered by the organisation that owned them when they were made, never by where a
+# vehicle is now. A missing or malformed scope is a programming error, never "everything".
+
+STAFF_SCOPE = "staff"
+
+
+class MissingScope(TypeError):
+    """An RPC that returns customer data was called without the caller's scope."""
+
+
+def checked_scope(scope):
+    """STAFF_SCOPE or a list of ids; anything else (None included) raises MissingScope."""
+    if scope == STAFF_SCOPE:
+        return scope
+    if isinstance(scope, (list, tuple)) and all(isinstance(value, str) for value in scope):
+        return list(scope)
+    raise MissingScope(f"scope must be {STAFF_SCOPE!r} or a list of organisation ids, not {scope!r}")
+
+
+def is_staff(scope) -> bool:
+    return checked_scope(scope) == STAFF_SCOPE
+
+
 def in_scope(column, scope):
-    """SQL condition: `column` is one of the caller's ids; scope None (staff) is everything."""
-    return true() if scope is None else column.in_(scope)
+    """SQL condition: `column` (the owning organisation of a row) is in the caller's scope."""
+    return true() if is_staff(scope) else column.in_(scope)
 
 
 def visible(value, scope) -> bool:
     """The same for a loaded row's value."""
-    return scope is None or value in scope
+    return is_staff(scope) or value in scope
 
 
 def page(items, next_cursor) -> dict:
@@ -175,5 +201,5 @@ def page(items, next_cursor) -> dict:
     return {"items": items, "next_cursor": next_cursor}
 
 
-__all__ = ["Database", "paginate", "in_scope", "visible", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime",
-           "IdColumn", "new_metadata", "make_engine"]
+__all__ = ["Database", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE", "MissingScope",
+           "page", "ping", "select", "new_id", "utcnow", "UTCDateTime", "IdColumn", "new_metadata", "make_engine"]

@@ -4,6 +4,8 @@ identity object endpoint is tried with every account: the answer is the object w
 caller may see it and 404 otherwise — never another status, never a leak."""
 import pytest
 
+from tests.test_partner_fueling import partner  # noqa: F401  (fixture)
+
 GROUPS = {"g1": ("p1", "c1"), "g2": ("p2", "c2")}
 COMPANIES = [company for members in GROUPS.values() for company in members]
 
@@ -49,7 +51,8 @@ def world(admin, stack):
     objects += [("/persons", company, persons[company]) for company in COMPANIES]
     objects += [("/customers", company, customers[company]) for company in COMPANIES]
     objects += [("/users", name.rsplit("_", 1)[1], account) for name, account in accounts.items()]
-    return {"callers": callers, "objects": objects}
+    return {"callers": callers, "objects": objects, "orgs": {company: orgs[company]["id"] for company in COMPANIES},
+            "persons": persons}
 
 
 def may_read(caller, caller_company, object_company):
@@ -136,3 +139,163 @@ def test_sub_resources_follow_the_person(world, caller):
         if collection == "/customers":
             expected = 200 if may_read(caller, caller_company, object_company) else 404
             assert client.get(f"/customers/{obj['id']}/history").status_code == expected
+
+
+# --- issue 12 §2: fleet data is scoped by who owned it then, not where the car is now ------
+
+VEHICLE_ROWS = {"trips": "organisation_id", "fuelings": "organisation_id", "history": "user_organisation_id",
+                "odometer": "organisation_id", "service-events": "organisation_id"}
+
+
+def visible_orgs(world, caller):
+    """The organisation ids a caller may read fleet data of; None for staff (all)."""
+    caller_company, _ = world["callers"][caller]
+    if caller == "staff":
+        return None
+    if caller.startswith("driver_"):
+        return set()
+    return {world["orgs"][company] for company in COMPANIES if may_read(caller, caller_company, company)}
+
+
+@pytest.fixture(scope="module")
+def relet(world, admin, partner):
+    """A car used by c1 (its driver's private trip, a fueling, odometer, maintenance, contract),
+    then re-leased to c2 with c2's driver, who does the same."""
+    from shared.waiting import wait_for
+    from tests.test_driver_api import random_plate
+    from tests.test_partner_fueling import fueling, my_fuelings
+
+    name, publisher, _ = partner
+    orgs, persons, callers = world["orgs"], world["persons"], world["callers"]
+
+    def ok(response, status=200):
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def contract_for(company):
+        deal = ok(admin.post("/contracts", json={
+            "vehicle_id": car["id"], "customer_id": orgs[company], "contract_type": "Finance Leasing",
+            "starts_on": "2026-01-01", "length_months": 36, "lease_rent": "400", "included_km": 60000}), 201)
+        for status in ("awaiting_delivery", "active"):
+            ok(admin.patch(f"/contracts/{deal['id']}", json={"status": status}))
+        return deal
+
+    def use(company, km, month, kind):
+        driver = callers[f"driver_{company}"][1]
+        wait_for(lambda: driver.get("/me").json().get("vehicle_id") == car["id"], timeout=30)
+        ok(admin.post(f"/vehicles/{car['id']}/odometer", json={"km": km, "read_on": f"2026-{month}-01",
+                                                               "source": "customer"}), 201)
+        ok(admin.post(f"/vehicles/{car['id']}/service-events", json={"occurred_on": f"2026-{month}-02",
+                                                                     "kind": kind}), 201)
+        ok(driver.post("/me/trips", json={"date": f"2026-{month}-03", "odometer_start": km, "odometer_end": km + 40,
+                                          "trip_type": "private", "start_point": f"Secret cottage {company}",
+                                          "end_point": f"Secret lake {company}"}), 201)
+        publisher.publish(fueling(partner=name, phone=persons[company]["phone"],
+                                  registration_number=car["registration_number"]))
+        wait_for(lambda: my_fuelings(driver), timeout=30)
+
+    car = ok(admin.post("/vehicles", json={
+        "registration_number": random_plate(), "vin": "WVWZZZ1JZXW000001", "make": "Skoda", "model": "Octavia",
+        "vehicle_class": "passenger_car", "power_source": "diesel", "co2_g_per_km": 120,
+        "user_organisation_id": orgs["c1"], "driver_person_id": persons["c1"]["id"]}), 201)
+    former = contract_for("c1")
+    use("c1", 1000, "02", "maintenance")
+    ok(admin.patch(f"/contracts/{former['id']}", json={"status": "terminated"}))
+    ok(admin.patch(f"/vehicles/{car['id']}", json={"user_organisation_id": orgs["c2"],
+                                                    "driver_person_id": persons["c2"]["id"]}))
+    current = contract_for("c2")
+    use("c2", 1040, "06", "wash")
+    return {"car": car, "contracts": {"c1": former, "c2": current}}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_re_leased_cars_data_stays_with_the_company_that_used_it_then(world, relet, caller):
+    _, client = world["callers"][caller]
+    orgs, visible = world["orgs"], visible_orgs(world, caller)
+    car = relet["car"]["id"]
+    mismatches = []
+    for sub, owner in VEHICLE_ROWS.items():
+        response = client.get(f"/vehicles/{car}/{sub}", params={"limit": 200})
+        used_it = visible is None or visible & {orgs["c1"], orgs["c2"]}
+        if not used_it:
+            if response.status_code != 404:
+                mismatches.append((sub, "expected 404", response.status_code))
+            continue
+        if response.status_code != 200:
+            mismatches.append((sub, "expected 200", response.status_code, response.text[:200]))
+            continue
+        items = response.json()["items"]
+        owners = {item[owner] for item in items}
+        if not items or (visible is not None and not owners <= visible):
+            mismatches.append((sub, "rows of", owners))
+        if caller != "staff" and "Secret" in response.text:
+            mismatches.append((sub, "a private trip's places shown to a fleet manager"))
+    for company, deal in relet["contracts"].items():
+        expected = 200 if visible is None or orgs[company] in visible else 404
+        status = client.get(f"/contracts/{deal['id']}").status_code
+        if status != expected:
+            mismatches.append(("contract of", company, expected, status))
+    view = client.get(f"/vehicles/{car}")
+    if view.status_code != (200 if visible is None or orgs["c2"] in visible else 404):
+        mismatches.append(("GET /vehicles/{id}", view.status_code))
+    elif view.status_code == 200:
+        body = view.json()
+        if body["contract"]["id"] != relet["contracts"]["c2"]["id"]:
+            mismatches.append(("aggregated contract", body["contract"]["id"]))
+        if body["latest_odometer"]["organisation_id"] != orgs["c2"]:
+            mismatches.append(("aggregated odometer", body["latest_odometer"]))
+        if visible is not None and ({f["organisation_id"] for f in body["usage"]["latest_fuelings"]} != {orgs["c2"]}
+                                    or body["usage"]["trips"]["count"] != 1):
+            mismatches.append(("aggregated usage", body["usage"]))
+    if caller == "staff":
+        trips = client.get(f"/vehicles/{car}/trips").json()["items"]
+        assert {trip["start_point"] for trip in trips} == {"Secret cottage c1", "Secret cottage c2"}
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("company", ["c1", "c2"])
+def test_a_driver_sees_their_own_trips_and_fuelings_only(world, relet, company):
+    _, driver = world["callers"][f"driver_{company}"]
+    person = world["persons"][company]["id"]
+    for path in ("/me/trips", "/me/fuelings"):
+        items = driver.get(path, params={"limit": 200}).json()["items"]
+        assert items and {item["person_id"] for item in items} == {person}
+    assert [trip["start_point"] for trip in driver.get("/me/trips").json()["items"]] == [f"Secret cottage {company}"]
+
+
+LIST_FILTERS = {"/contracts": ("customer_id", ["customer_id", "vehicle_id", "driver_person_id"]),
+                "/vehicles": ("user_organisation_id", ["user_organisation_id", "driver_person_id"]),
+                "/invoices": ("customer_id", ["customer_id"])}
+REPORTS = {"/reports/fuel": "user_organisation_id", "/reports/contracts-ending?days=3650": "customer_id",
+           "/reports/km-overrun": "user_organisation_id", "/reports/co2-by-cost-center": "user_organisation_id"}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_list_filters_and_reports_never_reach_another_company(world, relet, caller):
+    """?customer_id=, ?vehicle_id=, ?driver_person_id= of any company: an empty list or 404
+    unless the caller may read it; every report row is the caller's."""
+    _, client = world["callers"][caller]
+    visible = visible_orgs(world, caller)
+    values = {"customer_id": world["orgs"].values(), "user_organisation_id": world["orgs"].values(),
+              "vehicle_id": [relet["car"]["id"]], "driver_person_id": [p["id"] for p in world["persons"].values()]}
+    mismatches = []
+    for collection, (owner, filters) in LIST_FILTERS.items():
+        for name in filters:
+            for value in values[name]:
+                response = client.get(collection, params={name: value, "limit": 200})
+                if response.status_code == 404 and visible is not None:
+                    continue
+                if response.status_code != 200:
+                    mismatches.append((collection, name, response.status_code))
+                    continue
+                owners = {item[owner] for item in response.json()["items"]}
+                if visible is not None and not owners <= visible:
+                    mismatches.append((collection, name, value, "leaked", owners - visible))
+    for report, owner in REPORTS.items():
+        response = client.get(report, params={"limit": 200})
+        if response.status_code == 404 and visible is not None:
+            continue
+        owners = {row[owner] for row in response.json()["items"]}
+        if visible is not None and not owners <= visible:
+            mismatches.append((report, "leaked", owners - visible))
+    assert mismatches == []

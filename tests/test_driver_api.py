@@ -102,7 +102,8 @@ class TestDrivingLog:
         assert first.json()["km"] == 42 and first.json()["vehicle_id"] == vehicle["vehicle_id"]
         logged = wait_for(lambda: [e for e in trip_events() if e["trip_id"] == first.json()["id"]], timeout=10)
         assert logged == [{"trip_id": first.json()["id"], "vehicle_id": vehicle["vehicle_id"],
-                           "person_id": person["id"], "date": "2026-03-02", "odometer_end": 1042}]
+                           "person_id": person["id"], "organisation_id": vehicle["user_organisation_id"],
+                           "date": "2026-03-02", "odometer_end": 1042}]
         private = client.post("/me/trips", json=trip(odometer_start=1042, odometer_end=1100, trip_type="private",
                                                      purpose=None))
         assert private.status_code == 201, private.text

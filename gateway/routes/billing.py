@@ -14,14 +14,13 @@ class BillingRoutes:
            response=schemas.Profile)
     def put_billing_profile(self, request, principal, customer_id):
         body = json_body(request)
-        require_customer(self.rpc, customer_id)
+        require_customer(self.rpc, customer_id, principal.visible_organisations())
         return self.rpc.billing.put_profile(customer_id, body)
 
     @route("GET", "/billing-profiles/<string:customer_id>", summary="A customer's billing profile", tag=TAG,
            roles=STAFF_OR_MANAGER, response=schemas.Profile)
     def get_billing_profile(self, request, principal, customer_id):
-        principal.require_organisation(customer_id)
-        return self.rpc.billing.get_profile(customer_id)
+        return self.rpc.billing.get_profile(customer_id, principal.visible_organisations())
 
     @route("POST", "/invoices/run", summary="Invoice a month's active contracts (idempotent per period: a second "
            "run creates nothing)", tag=TAG, roles=STAFF, body=schemas.RunRequest, response=schemas.RunResult)

@@ -4,6 +4,7 @@ from services.driver import schemas
 from shared.errors import NotFound
 
 from gateway.auth import DRIVER, STAFF, STAFF_OR_MANAGER
+from gateway.dependencies import gather
 from gateway.http import created, json_body, page_args, route
 
 TAG = "driver"
@@ -16,11 +17,14 @@ def _person(principal) -> str:
 
 
 class DriverRoutes:
-    def _require_vehicle(self, principal, vehicle_id):
-        """404 unless the vehicle exists in fleet and is within the caller's scope."""
-        vehicle = self.rpc.fleet.get_vehicle(vehicle_id)
-        principal.require_organisation(vehicle.get("user_organisation_id"))
-        return vehicle
+    def _of_held_vehicle(self, principal, vehicle_id, method, *args):
+        """driver.<method> of a vehicle the caller's organisations use or used (fleet
+        answers 404 otherwise); both services filter by the caller's scope."""
+        scope = principal.visible_organisations()
+        results, _ = gather({"fleet": self.rpc.fleet.require_held_vehicle.call_async(vehicle_id, scope),
+                             "driver": getattr(self.rpc.driver, method).call_async(vehicle_id, scope, *args)},
+                            essential=("fleet", "driver"))
+        return results["driver"]
 
     @route("GET", "/me", summary="The driver's profile, vehicle and contract summary", tag=TAG, roles=DRIVER,
            response=schemas.Me)
@@ -37,7 +41,7 @@ class DriverRoutes:
            query=schemas.TripFilter, response=schemas.Trip, paginated=True)
     def list_my_trips(self, request, principal):
         filters, limit, cursor = page_args(request)
-        return self.rpc.driver.list_trips(filters, limit, cursor, person_id=_person(principal))
+        return self.rpc.driver.list_trips(_person(principal), filters, limit, cursor)
 
     @route("GET", "/me/trips/summary", summary="Yearly work / private km", tag=TAG, roles=DRIVER,
            query=schemas.YearQuery, response=schemas.TripSummary)
@@ -54,15 +58,14 @@ class DriverRoutes:
     @route("GET", "/vehicles/<string:vehicle_id>/trips", summary="Driving log of a vehicle", tag=TAG,
            roles=STAFF_OR_MANAGER, query=schemas.TripFilter, response=schemas.Trip, paginated=True)
     def list_vehicle_trips(self, request, principal, vehicle_id):
-        self._require_vehicle(principal, vehicle_id)
         filters, limit, cursor = page_args(request)
-        return self.rpc.driver.list_trips(filters, limit, cursor, vehicle_id=vehicle_id)
+        return self._of_held_vehicle(principal, vehicle_id, "vehicle_trips", filters, limit, cursor)
 
     # tire storage and washes
     @route("PUT", "/vehicles/<string:vehicle_id>/tire-storage", summary="Set the tire storage location", tag=TAG,
            roles=STAFF, body=schemas.TireStorageUpdate, response=schemas.TireStorage)
     def set_tire_storage(self, request, principal, vehicle_id):
-        self._require_vehicle(principal, vehicle_id)
+        self.rpc.fleet.get_vehicle(vehicle_id, principal.visible_organisations())
         return self.rpc.driver.set_tire_storage(vehicle_id, json_body(request))
 
     @route("GET", "/me/tire-storage", summary="Where the driver's tires are stored", tag=TAG, roles=DRIVER,
@@ -98,11 +101,10 @@ class DriverRoutes:
            response=schemas.Fueling, paginated=True)
     def list_my_fuelings(self, request, principal):
         _, limit, cursor = page_args(request)
-        return self.rpc.driver.list_fuelings(limit, cursor, person_id=_person(principal))
+        return self.rpc.driver.list_fuelings(_person(principal), limit, cursor)
 
     @route("GET", "/vehicles/<string:vehicle_id>/fuelings", summary="Partner fuelings of a vehicle", tag=TAG,
            roles=STAFF_OR_MANAGER, response=schemas.Fueling, paginated=True)
     def list_vehicle_fuelings(self, request, principal, vehicle_id):
-        self._require_vehicle(principal, vehicle_id)
         _, limit, cursor = page_args(request)
-        return self.rpc.driver.list_fuelings(limit, cursor, vehicle_id=vehicle_id)
+        return self._of_held_vehicle(principal, vehicle_id, "vehicle_fuelings", limit, cursor)

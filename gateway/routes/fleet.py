@@ -18,10 +18,6 @@ CSV_PAGE = 200
 
 
 class FleetRoutes:
-    def _fleet_vehicle(self, principal, vehicle_id):
-        """404 unless the vehicle exists and is in the caller's scope."""
-        return self.rpc.fleet.get_vehicle(vehicle_id, principal.visible_organisations())
-
     # vehicles
     @route("POST", "/vehicles", summary="Register a vehicle (duplicate plate 409)", tag=TAG, roles=STAFF,
            body=schemas.VehicleCreate, response=schemas.Vehicle, status=201)
@@ -33,27 +29,27 @@ class FleetRoutes:
            query=schemas.VehicleFilter, response=schemas.Vehicle, paginated=True)
     def list_vehicles(self, request, principal):
         filters, limit, cursor = page_args(request)
-        return self.rpc.fleet.list_vehicles(filters, limit, cursor, principal.visible_organisations())
+        return self.rpc.fleet.list_vehicles(principal.visible_organisations(), filters, limit, cursor)
 
     @route("GET", "/vehicles/<string:vehicle_id>", summary="A vehicle with its contract, latest odometer, "
            "fuelings and trips (driver) and driver name (identity); `degraded` names services that did not "
            "answer", tag=TAG, roles=STAFF_OR_MANAGER, response=schemas.VehicleView)
     def get_vehicle(self, request, principal, vehicle_id):
-        pending = {"fleet": self.rpc.fleet.get_vehicle_detail.call_async(vehicle_id,
-                                                                         principal.visible_organisations()),
-                   "driver": self.rpc.driver.vehicle_summary.call_async(vehicle_id)}
+        scope = principal.visible_organisations()
+        pending = {"fleet": self.rpc.fleet.get_vehicle_detail.call_async(vehicle_id, scope),
+                   "driver": self.rpc.driver.vehicle_summary.call_async(vehicle_id, scope)}
         results, degraded = gather(pending, essential=("fleet",))
         vehicle = results["fleet"]
-        driver, more_degraded = self._driver_of(vehicle["driver_person_id"])
+        driver, more_degraded = self._driver_of(vehicle["driver_person_id"], scope)
         return {**vehicle, "driver": driver, "usage": results.get("driver"),
                 "degraded": sorted(set(degraded + more_degraded))}
 
-    def _driver_of(self, person_id):
-        """The driver's name only; identity records the access."""
+    def _driver_of(self, person_id, scope):
+        """The driver's name only (when the person is in the caller's scope); identity records the access."""
         if not person_id:
             return None, []
         try:
-            results, degraded = gather({"identity": self.rpc.identity.get_person.call_async(person_id)})
+            results, degraded = gather({"identity": self.rpc.identity.get_person.call_async(person_id, scope)})
         except NotFound:
             results, degraded = {}, []
         person = results.get("identity")
@@ -69,9 +65,8 @@ class FleetRoutes:
     @route("GET", "/vehicles/<string:vehicle_id>/history", summary="Driver, organisation and cost center "
            "history of a vehicle", tag=TAG, roles=STAFF_OR_MANAGER, response=schemas.Assignment, paginated=True)
     def vehicle_history(self, request, principal, vehicle_id):
-        self._fleet_vehicle(principal, vehicle_id)
         _, limit, cursor = page_args(request)
-        return self.rpc.fleet.vehicle_history(vehicle_id, limit, cursor)
+        return self.rpc.fleet.vehicle_history(vehicle_id, principal.visible_organisations(), limit, cursor)
 
     # usage
     @route("POST", "/vehicles/<string:vehicle_id>/odometer", summary="Record an odometer reading (going "
@@ -83,9 +78,8 @@ class FleetRoutes:
     @route("GET", "/vehicles/<string:vehicle_id>/odometer", summary="Odometer readings of a vehicle", tag=TAG,
            roles=STAFF_OR_MANAGER, response=schemas.OdometerReading, paginated=True)
     def list_readings(self, request, principal, vehicle_id):
-        self._fleet_vehicle(principal, vehicle_id)
         _, limit, cursor = page_args(request)
-        return self.rpc.fleet.list_readings(vehicle_id, limit, cursor)
+        return self.rpc.fleet.list_readings(vehicle_id, principal.visible_organisations(), limit, cursor)
 
     @route("POST", "/vehicles/<string:vehicle_id>/service-events", summary="Record a maintenance or wash",
            tag=TAG, roles=STAFF, body=schemas.ServiceEventCreate, response=schemas.ServiceEvent, status=201)
@@ -95,9 +89,8 @@ class FleetRoutes:
     @route("GET", "/vehicles/<string:vehicle_id>/service-events", summary="Maintenance and washes of a vehicle",
            tag=TAG, roles=STAFF_OR_MANAGER, response=schemas.ServiceEvent, paginated=True)
     def list_service_events(self, request, principal, vehicle_id):
-        self._fleet_vehicle(principal, vehicle_id)
         _, limit, cursor = page_args(request)
-        return self.rpc.fleet.list_service_events(vehicle_id, limit, cursor)
+        return self.rpc.fleet.list_service_events(vehicle_id, principal.visible_organisations(), limit, cursor)
 
     # contracts
     @route("POST", "/contracts", summary="Create a leasing contract for a vehicle", tag=TAG, roles=STAFF,
@@ -109,7 +102,7 @@ class FleetRoutes:
            query=schemas.ContractFilter, response=schemas.Contract, paginated=True)
     def list_contracts(self, request, principal):
         filters, limit, cursor = page_args(request)
-        return self.rpc.fleet.list_contracts(filters, limit, cursor, principal.visible_organisations())
+        return self.rpc.fleet.list_contracts(principal.visible_organisations(), filters, limit, cursor)
 
     @route("GET", "/contracts/<string:contract_id>", summary="A contract with its derived monthly total and "
            "remaining months", tag=TAG, roles=STAFF_OR_MANAGER, response=schemas.Contract)
@@ -153,7 +146,7 @@ class FleetRoutes:
            roles=STAFF_OR_MANAGER, query=schemas.DeliveryFilter, response=schemas.Delivery, paginated=True)
     def list_deliveries(self, request, principal):
         filters, limit, cursor = page_args(request)
-        return self.rpc.fleet.list_deliveries(filters, limit, cursor, principal.visible_organisations())
+        return self.rpc.fleet.list_deliveries(principal.visible_organisations(), filters, limit, cursor)
 
     @route("GET", "/deliveries/<string:delivery_id>", summary="A delivery", tag=TAG, roles=STAFF_OR_MANAGER,
            response=schemas.Delivery)
@@ -212,23 +205,23 @@ class FleetRoutes:
            "(contract reminder lead time, default 90 days)", tag=TAG, roles=STAFF_OR_MANAGER,
            response=schemas.FleetSettings)
     def get_fleet_settings(self, request, principal, organisation_id):
-        return self.rpc.fleet.get_settings(organisation_id, principal.visible_organisations())
+        return self.rpc.fleet.get_settings(principal.visible_organisations(), organisation_id)
 
     @route("PUT", "/fleet-settings/<string:organisation_id>", summary="Set a customer company's contract "
            "reminder lead time (1-730 days)", tag=TAG, roles=STAFF_OR_MANAGER, body=schemas.FleetSettings,
            response=schemas.FleetSettings)
     def put_fleet_settings(self, request, principal, organisation_id):
-        return self.rpc.fleet.put_settings(organisation_id, json_body(request), principal.visible_organisations())
+        return self.rpc.fleet.put_settings(principal.visible_organisations(), organisation_id, json_body(request))
 
     def _report(self, request, principal, method, row_schema, name):
         query, limit, cursor = page_args(request)
         call = getattr(self.rpc.fleet, method)
         scope = principal.narrowed_to(query.pop("organisation_id", None))
         if request.accept_mimetypes.best_match(["application/json", "text/csv"]) != "text/csv":
-            return call(query, limit, cursor, organisation_ids=scope)
+            return call(scope, query, limit, cursor)
         rows = []
         while True:
-            result = call(query, CSV_PAGE, cursor, organisation_ids=scope)
+            result = call(scope, query, CSV_PAGE, cursor)
             rows += result["items"]
             cursor = result["next_cursor"]
             if not cursor:

@@ -66,7 +66,7 @@ class IdentityRoutes:
     @route("PATCH", "/persons/<string:person_id>", summary="Update a person", tag=TAG, roles=STAFF,
            body=schemas.PersonUpdate, response=schemas.Person)
     def update_person(self, request, principal, person_id):
-        return self.rpc.identity.update_person(person_id, json_body(request))
+        return self.rpc.identity.update_person(person_id, json_body(request), principal.visible_organisations())
 
     @route("GET", "/persons/<string:person_id>/roles", summary="A person's contact and vehicle-user roles",
            tag=TAG, roles=STAFF_OR_MANAGER, response=schemas.Role, paginated=True)

@@ -24,7 +24,7 @@ class KycRoutes:
         body = json_body(request)
         if isinstance(body.get("customer_id"), str):
             try:
-                require_customer(self.rpc, body["customer_id"])
+                require_customer(self.rpc, body["customer_id"], principal.visible_organisations())
             except NotFound:
                 raise ValidationFailed("Unknown customer", {"customer_id": ["No such organisation or person."]})
         return created(self.rpc.kyc.create_case(body))

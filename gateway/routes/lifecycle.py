@@ -16,7 +16,7 @@ class LifecycleRoutes:
     @route("GET", "/persons/<string:person_id>/export", summary="Everything every service holds about a person "
            "(each section labelled controller or processor)", tag=TAG, roles=STAFF)
     def export_person(self, request, principal, person_id):
-        self.rpc.identity.get_person(person_id)
+        self.rpc.identity.get_person(person_id, principal.visible_organisations())
         calls = {service: (service, "export_person") for service in DATA_SERVICES}
         calls["gateway"] = ("identity", "export_web_usage")
         results = self._fan_out(calls, person_id)

@@ -13,7 +13,7 @@ class MarketingRoutes:
     @route("GET", "/consents/<string:person_id>", summary="A person's consents and their append-only history",
            tag=TAG, roles=STAFF, response=schemas.Consents)
     def get_consents(self, request, principal, person_id):
-        self.rpc.identity.get_person(person_id)
+        self.rpc.identity.get_person(person_id, principal.visible_organisations())
         return self.rpc.marketing.get_consents(person_id)
 
     @route("PUT", "/consents/<string:person_id>/<string:purpose>", summary="Record a consent, withdrawal or "
@@ -21,7 +21,7 @@ class MarketingRoutes:
            body=schemas.ConsentChange, response=schemas.Consent)
     def set_consent(self, request, principal, person_id, purpose):
         body = json_body(request)
-        self.rpc.identity.get_person(person_id)
+        self.rpc.identity.get_person(person_id, principal.visible_organisations())
         return self.rpc.marketing.set_consent(person_id, purpose, body)
 
     @route("GET", "/me/consents", summary="The caller's consents and their history", tag=TAG, roles=DRIVER,
@@ -81,7 +81,7 @@ class MarketingRoutes:
     def add_attendee(self, request, principal, event_id):
         body = json_body(request)
         if "person_id" in body and isinstance(body["person_id"], str):
-            self.rpc.identity.get_person(body["person_id"])
+            self.rpc.identity.get_person(body["person_id"], principal.visible_organisations())
         return created(self.rpc.marketing.add_attendee(event_id, body))
 
     @route("GET", "/marketing/events/<string:event_id>/attendees", summary="Attendance of an event", tag=TAG,

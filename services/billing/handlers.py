@@ -31,9 +31,9 @@ def put_profile(session, customer_id, data) -> BillingProfile:
     return profile
 
 
-def get_profile(session, customer_id) -> BillingProfile:
+def get_profile(session, customer_id, customer_ids) -> BillingProfile:
     profile = session.get(BillingProfile, customer_id)
-    if profile is None:
+    if profile is None or not visible(customer_id, customer_ids):
         raise exc.ProfileNotFound()
     return profile
 
@@ -85,14 +85,14 @@ def _new_invoice(session, customer_id, period, contracts, today) -> Invoice:
     return invoice
 
 
-def get_invoice(session, invoice_id, customer_ids=None) -> Invoice:
+def get_invoice(session, invoice_id, customer_ids) -> Invoice:
     invoice = session.get(Invoice, invoice_id)
     if invoice is None or not visible(invoice.customer_id, customer_ids):
         raise exc.InvoiceNotFound()
     return invoice
 
 
-def list_invoices(session, filters, limit, cursor, customer_ids=None):
+def list_invoices(session, filters, limit, cursor, customer_ids):
     stmt = select(Invoice).where(in_scope(Invoice.customer_id, customer_ids))
     for field in ("customer_id", "period", "status"):
         if field in filters:

@@ -25,8 +25,8 @@ class BillingService(ServiceBase):
         return schemas.Profile().dump(profile)
 
     @rpc
-    def get_profile(self, customer_id):
-        return schemas.Profile().dump(handlers.get_profile(self.db, customer_id))
+    def get_profile(self, customer_id, customer_ids):
+        return schemas.Profile().dump(handlers.get_profile(self.db, customer_id, customer_ids))
 
     # invoices
     @rpc
@@ -36,11 +36,11 @@ class BillingService(ServiceBase):
         return schemas.RunResult().dump(handlers.run_invoices(self.db, period, contracts))
 
     @rpc
-    def get_invoice(self, invoice_id, customer_ids=None):
+    def get_invoice(self, invoice_id, customer_ids):
         return schemas.Invoice().dump(handlers.get_invoice(self.db, invoice_id, customer_ids))
 
     @rpc
-    def list_invoices(self, filters, limit, cursor=None, customer_ids=None):
+    def list_invoices(self, filters, limit, cursor, customer_ids):
         rows, next_cursor = handlers.list_invoices(self.db, load(schemas.InvoiceFilter(), filters), limit, cursor,
                                                    customer_ids)
         return page(schemas.Invoice(many=True).dump(rows), next_cursor)

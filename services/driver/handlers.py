@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import new_id, paginate, utcnow
+from shared.db import in_scope, is_staff, new_id, paginate, utcnow
 
 from services.driver.exceptions import (ConsentRequired, NoVehicle, OdometerGap, ProfileNotFound,
                                         WashNotIncluded)
@@ -135,6 +135,7 @@ def log_trip(session, person_id, account_id, data) -> Trip:
             raise OdometerGap("odometer_start does not continue from the previous entry; explain the gap",
                               {"previous_odometer_end": previous_end})
     trip = Trip(vehicle_id=vehicle.vehicle_id, person_id=person_id, added_by=account_id,
+                organisation_id=vehicle.user_organisation_id,
                 km=data["odometer_end"] - data["odometer_start"], **data)
     session.add(trip)
     session.commit()
@@ -152,9 +153,27 @@ def _trips_stmt(person_id=None, vehicle_id=None, year=None):
     return stmt
 
 
-def list_trips(session, filters, limit, cursor, person_id=None, vehicle_id=None):
-    stmt = _trips_stmt(person_id, vehicle_id, filters.get("year"))
+def list_trips(session, filters, limit, cursor, person_id):
+    """The driver's own driving log, whichever vehicles it was on."""
+    stmt = _trips_stmt(person_id=person_id, year=filters.get("year"))
     return paginate(session, stmt, (Trip.date, Trip.odometer_start, Trip.id), limit, cursor)
+
+
+def vehicle_trips(session, vehicle_id, scope, filters, limit, cursor):
+    """The driving log of a vehicle while the caller's organisations used it."""
+    stmt = _trips_stmt(vehicle_id=vehicle_id, year=filters.get("year")).where(in_scope(Trip.organisation_id, scope))
+    return paginate(session, stmt, (Trip.date, Trip.odometer_start, Trip.id), limit, cursor)
+
+
+PRIVATE_TRIP_DETAILS = ("start_point", "end_point", "purpose")
+
+
+def as_seen_by(scope, trip: dict) -> dict:
+    """A company has no need for where its driver went privately: only staff and the
+    driver see the places of a private trip; a fleet manager sees its km."""
+    if trip["trip_type"] != "private" or is_staff(scope):
+        return trip
+    return {**trip, **{field: None for field in PRIVATE_TRIP_DETAILS}}
 
 
 def trip_summary(session, person_id, year) -> dict:
@@ -266,11 +285,12 @@ def list_pings(session, person_id, limit, cursor):
 # --- fuelings ----------------------------------------------------------------------
 
 def resolve(session, phones, plates):
-    """(phone -> person_id, plate -> vehicle_id) for the given values."""
+    """(phone -> person_id, plate -> (vehicle_id, its user organisation now)) for the given values."""
     persons = dict(session.execute(select(DriverProfile.phone, DriverProfile.person_id).where(
         DriverProfile.phone.in_(set(phones)), DriverProfile.erased_at.is_(None))).all()) if phones else {}
-    vehicles = dict(session.execute(select(Vehicle.registration_number, Vehicle.vehicle_id).where(
-        Vehicle.registration_number.in_(set(plates)))).all()) if plates else {}
+    vehicles = {plate: (vehicle_id, organisation_id) for plate, vehicle_id, organisation_id in session.execute(
+        select(Vehicle.registration_number, Vehicle.vehicle_id, Vehicle.user_organisation_id).where(
+            Vehicle.registration_number.in_(set(plates))))} if plates else {}
     return persons, vehicles
 
 
@@ -291,15 +311,16 @@ def match_pending(session, phones=(), plates=()) -> list[Fueling]:
     matched = []
     for fueling in pending:
         fueling.person_id = fueling.person_id or persons.get(fueling.phone)
-        fueling.vehicle_id = fueling.vehicle_id or vehicles.get(fueling.registration_number)
+        if fueling.vehicle_id is None:
+            fueling.vehicle_id, fueling.organisation_id = vehicles.get(fueling.registration_number, (None, None))
         if fueling.person_id and fueling.vehicle_id:
             fueling.matched_at = utcnow()
             matched.append(fueling)
     return matched
 
 
-EVENT_FIELDS = ("event_id", "vehicle_id", "registration_number", "person_id", "product", "company", "municipality",
-                "station")
+EVENT_FIELDS = ("event_id", "vehicle_id", "registration_number", "person_id", "organisation_id", "product", "company",
+                "municipality", "station")
 
 
 def fueling_recorded(values) -> dict:
@@ -318,9 +339,10 @@ def store_fuelings(session, items) -> list[dict]:
     persons, vehicles = resolve(session, [i["phone"] for i in items], [i["registration_number"] for i in items])
     values = []
     for item in items:
-        person_id, vehicle_id = persons.get(item["phone"]), vehicles.get(item["registration_number"])
-        values.append({**item, "id": new_id(), "received_at": now, "person_id": person_id,
-                       "vehicle_id": vehicle_id, "matched_at": now if person_id and vehicle_id else None})
+        person_id = persons.get(item["phone"])
+        vehicle_id, organisation_id = vehicles.get(item["registration_number"], (None, None))
+        values.append({**item, "id": new_id(), "received_at": now, "person_id": person_id, "vehicle_id": vehicle_id,
+                       "organisation_id": organisation_id, "matched_at": now if person_id and vehicle_id else None})
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(FUELINGS)
     inserted = set(session.scalars(insert.on_conflict_do_nothing(index_elements=["event_id"])
                                    .returning(FUELINGS.c.event_id), values).all())
@@ -333,20 +355,25 @@ def store_fuelings(session, items) -> list[dict]:
     return events
 
 
-def list_fuelings(session, limit, cursor, person_id=None, vehicle_id=None):
-    stmt = select(Fueling)
-    if person_id is not None:
-        stmt = stmt.where(Fueling.person_id == person_id)
-    if vehicle_id is not None:
-        stmt = stmt.where(Fueling.vehicle_id == vehicle_id)
+def list_fuelings(session, limit, cursor, person_id):
+    """The driver's own fuelings."""
+    stmt = select(Fueling).where(Fueling.person_id == person_id)
     return paginate(session, stmt, (Fueling.fueled_at, Fueling.id), limit, cursor)
 
 
-def vehicle_summary(session, vehicle_id) -> dict:
-    latest = session.scalars(select(Fueling).where(Fueling.vehicle_id == vehicle_id)
+def vehicle_fuelings(session, vehicle_id, scope, limit, cursor):
+    """The fuelings of a vehicle while the caller's organisations used it."""
+    stmt = select(Fueling).where(Fueling.vehicle_id == vehicle_id, in_scope(Fueling.organisation_id, scope))
+    return paginate(session, stmt, (Fueling.fueled_at, Fueling.id), limit, cursor)
+
+
+def vehicle_summary(session, vehicle_id, scope) -> dict:
+    latest = session.scalars(select(Fueling).where(Fueling.vehicle_id == vehicle_id,
+                                                   in_scope(Fueling.organisation_id, scope))
                              .order_by(Fueling.fueled_at.desc(), Fueling.id.desc()).limit(5)).all()
     rows = session.execute(select(Trip.trip_type, func.count(), func.coalesce(func.sum(Trip.km), 0),
-                                  func.max(Trip.date)).where(Trip.vehicle_id == vehicle_id)
+                                  func.max(Trip.date)).where(Trip.vehicle_id == vehicle_id,
+                                                             in_scope(Trip.organisation_id, scope))
                            .group_by(Trip.trip_type)).all()
     kms = {trip_type: km for trip_type, _, km, _ in rows}
     dates = [last for *_, last in rows if last]
@@ -391,12 +418,13 @@ def erase_person(session, person_id) -> dict:
     for fueling in fuelings:
         fueling.phone = None
     trips = session.scalars(_trips_stmt(person_id=person_id)).all()
-    organisations = dict(session.execute(select(Vehicle.vehicle_id, Vehicle.user_organisation_id).where(
-        Vehicle.vehicle_id.in_({t.vehicle_id for t in trips} | {f.vehicle_id for f in fuelings}))).all())
+    # held for the organisation that used the vehicle when the row was made
+    held = {(t.vehicle_id, t.organisation_id) for t in trips} | {
+        (f.vehicle_id, f.organisation_id) for f in fuelings if f.vehicle_id}
     session.commit()
     retained = []
-    for vehicle_id, organisation_id in sorted(organisations.items(), key=lambda kv: kv[0]):
-        vehicle_trips = [t for t in trips if t.vehicle_id == vehicle_id]
+    for vehicle_id, organisation_id in sorted(held, key=lambda pair: (pair[0], pair[1] or "")):
+        vehicle_trips = [t for t in trips if (t.vehicle_id, t.organisation_id) == (vehicle_id, organisation_id)]
         if vehicle_trips:
             last_year = max(t.date.year for t in vehicle_trips)
             retained.append({"data": f"driving log of vehicle {vehicle_id} ({len(vehicle_trips)} entries)",
@@ -404,7 +432,7 @@ def erase_person(session, person_id) -> dict:
                                             "6 years from the end of the tax year); erased on the customer "
                                             "company's instruction",
                              "until": dt.date(last_year + 6, 12, 31).isoformat(), "held_for": organisation_id})
-        if any(f.vehicle_id == vehicle_id for f in fuelings):
+        if any((f.vehicle_id, f.organisation_id) == (vehicle_id, organisation_id) for f in fuelings):
             retained.append({"data": f"fuelings of vehicle {vehicle_id} (phone removed)",
                              "legal_basis": "Processor: fleet usage data processed on behalf of the customer "
                                             "company (SPEC §3); erased on its instruction",

@@ -55,6 +55,7 @@ class Trip(Base):
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     vehicle_id: Mapped[str] = mapped_column(IdColumn(), index=True)
     person_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
+    organisation_id: Mapped[str | None] = mapped_column(IdColumn())  # the vehicle's user organisation then
     date: Mapped[dt.date] = mapped_column(Date())
     odometer_start: Mapped[int] = mapped_column(Integer())
     odometer_end: Mapped[int] = mapped_column(Integer())
@@ -122,6 +123,7 @@ class Fueling(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     person_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
     vehicle_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
+    organisation_id: Mapped[str | None] = mapped_column(IdColumn())  # the vehicle's user organisation when matched
     matched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -57,10 +57,15 @@ class DriverService(ServiceBase):
         return schemas.Trip().dump(trip)
 
     @rpc
-    def list_trips(self, filters, limit, cursor=None, person_id=None, vehicle_id=None):
-        rows, next_cursor = handlers.list_trips(self.db, load(schemas.TripFilter(), filters), limit, cursor,
-                                                person_id=person_id, vehicle_id=vehicle_id)
+    def list_trips(self, person_id, filters, limit, cursor=None):
+        rows, next_cursor = handlers.list_trips(self.db, load(schemas.TripFilter(), filters), limit, cursor, person_id)
         return page(schemas.Trip(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def vehicle_trips(self, vehicle_id, scope, filters, limit, cursor=None):
+        rows, next_cursor = handlers.vehicle_trips(self.db, vehicle_id, scope, load(schemas.TripFilter(), filters),
+                                                   limit, cursor)
+        return page([handlers.as_seen_by(scope, trip) for trip in schemas.Trip(many=True).dump(rows)], next_cursor)
 
     @rpc
     def trip_summary(self, person_id, query):
@@ -104,13 +109,18 @@ class DriverService(ServiceBase):
 
     # fuelings
     @rpc
-    def list_fuelings(self, limit, cursor=None, person_id=None, vehicle_id=None):
-        rows, next_cursor = handlers.list_fuelings(self.db, limit, cursor, person_id=person_id, vehicle_id=vehicle_id)
+    def list_fuelings(self, person_id, limit, cursor=None):
+        rows, next_cursor = handlers.list_fuelings(self.db, limit, cursor, person_id)
         return page(schemas.Fueling(many=True).dump(rows), next_cursor)
 
     @rpc
-    def vehicle_summary(self, vehicle_id):
-        summary = handlers.vehicle_summary(self.db, vehicle_id)
+    def vehicle_fuelings(self, vehicle_id, scope, limit, cursor=None):
+        rows, next_cursor = handlers.vehicle_fuelings(self.db, vehicle_id, scope, limit, cursor)
+        return page(schemas.Fueling(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def vehicle_summary(self, vehicle_id, scope):
+        summary = handlers.vehicle_summary(self.db, vehicle_id, scope)
         trips = summary["trips"]
         return {"latest_fuelings": schemas.Fueling(many=True).dump(summary["latest_fuelings"]),
                 "trips": {**trips, "last_date": trips["last_date"].isoformat() if trips["last_date"] else None}}

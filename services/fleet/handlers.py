@@ -7,7 +7,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from shared.db import in_scope, paginate, utcnow, visible
+from shared.db import STAFF_SCOPE, in_scope, paginate, utcnow, visible
 from shared.errors import ValidationFailed
 from shared.logging import get_logger
 
@@ -46,17 +46,30 @@ def create_vehicle(session, data, actor_id=None) -> Vehicle:
     return vehicle
 
 
-def get_vehicle(session, vehicle_id, organisation_ids=None) -> Vehicle:
-    """organisation_ids: the caller's scope (None = everything); outside it the vehicle does not exist."""
+def get_vehicle(session, vehicle_id, scope) -> Vehicle:
+    """The vehicle as its current user organisation sees it; outside the caller's scope it does not exist."""
     vehicle = session.get(Vehicle, vehicle_id)
-    if vehicle is None or not visible(vehicle.user_organisation_id, organisation_ids):
+    if vehicle is None or not visible(vehicle.user_organisation_id, scope):
+        raise exc.VehicleNotFound()
+    return vehicle
+
+
+def held_vehicle(session, vehicle_id, scope) -> Vehicle:
+    """A vehicle the caller's organisations use now or used before (a re-leased car's
+    former user still reads its own period of it); otherwise it does not exist."""
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None:
+        raise exc.VehicleNotFound()
+    if not visible(vehicle.user_organisation_id, scope) and session.scalars(select(VehicleAssignment.id).where(
+            VehicleAssignment.vehicle_id == vehicle_id,
+            in_scope(VehicleAssignment.user_organisation_id, scope)).limit(1)).first() is None:
         raise exc.VehicleNotFound()
     return vehicle
 
 
 def update_vehicle(session, vehicle_id, data, actor_id=None) -> tuple[Vehicle, str | None, bool]:
     """Returns (vehicle, previous driver, whether the assignment changed)."""
-    vehicle = get_vehicle(session, vehicle_id)
+    vehicle = get_vehicle(session, vehicle_id, STAFF_SCOPE)
     previous_driver = vehicle.driver_person_id
     assignment_changed = any(field in data and data[field] != getattr(vehicle, field) for field in ASSIGNMENT_FIELDS)
     for field, value in data.items():
@@ -78,13 +91,16 @@ def _record_assignment(session, vehicle, actor_id):
                                   cost_center=vehicle.cost_center, changed_by=actor_id, changed_at=utcnow()))
 
 
-def vehicle_history(session, vehicle_id, limit, cursor):
-    stmt = select(VehicleAssignment).where(VehicleAssignment.vehicle_id == vehicle_id)
+def vehicle_history(session, vehicle_id, scope, limit, cursor):
+    """The assignments made while the caller's organisations used the vehicle."""
+    held_vehicle(session, vehicle_id, scope)
+    stmt = select(VehicleAssignment).where(VehicleAssignment.vehicle_id == vehicle_id,
+                                           in_scope(VehicleAssignment.user_organisation_id, scope))
     return paginate(session, stmt, (VehicleAssignment.changed_at, VehicleAssignment.id), limit, cursor)
 
 
-def list_vehicles(session, filters, limit, cursor, organisation_ids=None):
-    stmt = select(Vehicle).where(in_scope(Vehicle.user_organisation_id, organisation_ids))
+def list_vehicles(session, filters, limit, cursor, scope):
+    stmt = select(Vehicle).where(in_scope(Vehicle.user_organisation_id, scope))
     for field in ("status", "cost_center", "driver_person_id", "user_organisation_id", "vehicle_class",
                   "power_source", "registration_number"):
         if field in filters:
@@ -95,13 +111,16 @@ def list_vehicles(session, filters, limit, cursor, organisation_ids=None):
     return paginate(session, stmt, (Vehicle.created_at, Vehicle.id), limit, cursor)
 
 
-def vehicle_detail(session, vehicle_id, organisation_ids=None) -> dict:
-    vehicle = get_vehicle(session, vehicle_id, organisation_ids)
-    contract = session.scalars(select(Contract).where(Contract.vehicle_id == vehicle_id)
+def vehicle_detail(session, vehicle_id, scope) -> dict:
+    vehicle = get_vehicle(session, vehicle_id, scope)
+    contract = session.scalars(select(Contract).where(Contract.vehicle_id == vehicle_id,
+                                                      in_scope(Contract.customer_id, scope))
                                .order_by(Contract.starts_on.desc(), Contract.created_at.desc())).first()
-    delivery = session.scalars(select(Delivery).where(Delivery.vehicle_id == vehicle_id, Delivery.delivered_on.is_(None))
+    delivery = session.scalars(select(Delivery).where(Delivery.vehicle_id == vehicle_id,
+                                                      Delivery.delivered_on.is_(None),
+                                                      in_scope(Delivery.organisation_id, scope))
                                .order_by(Delivery.created_at.desc())).first()
-    return {**_columns(vehicle), "contract": contract, "latest_odometer": latest_reading(session, vehicle_id),
+    return {**_columns(vehicle), "contract": contract, "latest_odometer": latest_reading(session, vehicle_id, scope),
             "delivery": delivery}
 
 
@@ -119,7 +138,7 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def create_contract(session, data) -> Contract:
-    vehicle = get_vehicle(session, data["vehicle_id"])
+    vehicle = get_vehicle(session, data["vehicle_id"], STAFF_SCOPE)
     if session.scalars(select(Contract.id).where(Contract.vehicle_id == vehicle.id,
                                                  Contract.status.in_(OPEN_CONTRACT_STATUSES))).first():
         raise exc.OpenContractExists(details={"vehicle_id": vehicle.id})
@@ -132,15 +151,16 @@ def create_contract(session, data) -> Contract:
     return contract
 
 
-def get_contract(session, contract_id, organisation_ids=None) -> Contract:
+def get_contract(session, contract_id, scope) -> Contract:
+    """A contract belongs to its customer, whoever uses the vehicle now."""
     contract = session.get(Contract, contract_id)
-    if contract is None or not visible(contract.vehicle.user_organisation_id, organisation_ids):
+    if contract is None or not visible(contract.customer_id, scope):
         raise exc.ContractNotFound()
     return contract
 
 
 def update_contract(session, contract_id, data) -> Contract:
-    contract = get_contract(session, contract_id)
+    contract = get_contract(session, contract_id, STAFF_SCOPE)
     status = data.pop("status", None)
     if status is not None and status != contract.status:
         if status not in TRANSITIONS[contract.status]:
@@ -157,8 +177,8 @@ def update_contract(session, contract_id, data) -> Contract:
     return contract
 
 
-def list_contracts(session, filters, limit, cursor, organisation_ids=None):
-    stmt = select(Contract).join(Contract.vehicle).where(in_scope(Vehicle.user_organisation_id, organisation_ids))
+def list_contracts(session, filters, limit, cursor, scope):
+    stmt = select(Contract).join(Contract.vehicle).where(in_scope(Contract.customer_id, scope))
     for field in ("status", "vehicle_id", "customer_id"):
         if field in filters:
             stmt = stmt.where(getattr(Contract, field) == filters[field])
@@ -208,26 +228,26 @@ def list_dealerships(session, limit, cursor):
 
 
 def create_delivery(session, data) -> Delivery:
-    get_vehicle(session, data["vehicle_id"])
+    vehicle = get_vehicle(session, data["vehicle_id"], STAFF_SCOPE)
     if data.get("dealership_id"):
         get_dealership(session, data["dealership_id"])
     if data.get("contract_id"):
-        get_contract(session, data["contract_id"])
-    delivery = Delivery(**data)
+        get_contract(session, data["contract_id"], STAFF_SCOPE)
+    delivery = Delivery(organisation_id=vehicle.user_organisation_id, **data)
     session.add(delivery)
     session.commit()
     return delivery
 
 
-def get_delivery(session, delivery_id, organisation_ids=None) -> Delivery:
+def get_delivery(session, delivery_id, scope) -> Delivery:
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or not visible(delivery.vehicle.user_organisation_id, organisation_ids):
+    if delivery is None or not visible(delivery.organisation_id, scope):
         raise exc.DeliveryNotFound()
     return delivery
 
 
 def update_delivery(session, delivery_id, data) -> Delivery:
-    delivery = get_delivery(session, delivery_id)
+    delivery = get_delivery(session, delivery_id, STAFF_SCOPE)
     if data.get("dealership_id"):
         get_dealership(session, data["dealership_id"])
     for field, value in data.items():
@@ -236,8 +256,8 @@ def update_delivery(session, delivery_id, data) -> Delivery:
     return delivery
 
 
-def list_deliveries(session, filters, limit, cursor, organisation_ids=None):
-    stmt = select(Delivery).join(Delivery.vehicle).where(in_scope(Vehicle.user_organisation_id, organisation_ids))
+def list_deliveries(session, filters, limit, cursor, scope):
+    stmt = select(Delivery).where(in_scope(Delivery.organisation_id, scope))
     if "pending" in filters:
         pending = Delivery.delivered_on.is_(None)
         stmt = stmt.where(pending if filters["pending"] else ~pending)
@@ -248,24 +268,24 @@ def list_deliveries(session, filters, limit, cursor, organisation_ids=None):
 
 # --- usage --------------------------------------------------------------------------
 
-def latest_reading(session, vehicle_id) -> OdometerReading | None:
-    return latest_readings(session, [vehicle_id]).get(vehicle_id)
+def latest_reading(session, vehicle_id, scope) -> OdometerReading | None:
+    return latest_readings(session, [vehicle_id], scope).get(vehicle_id)
 
 
-def latest_readings(session, vehicle_ids) -> dict[str, OdometerReading]:
-    """The highest reading (the later one on a tie) of each vehicle, in one query."""
+def latest_readings(session, vehicle_ids, scope) -> dict[str, OdometerReading]:
+    """The highest reading in scope (the later one on a tie) of each vehicle, in one query."""
     ranked = select(OdometerReading, func.row_number().over(
         partition_by=OdometerReading.vehicle_id,
         order_by=(OdometerReading.km.desc(), OdometerReading.read_on.desc())).label("rank")
-    ).where(OdometerReading.vehicle_id.in_(vehicle_ids)).subquery()
+    ).where(OdometerReading.vehicle_id.in_(vehicle_ids), in_scope(OdometerReading.organisation_id, scope)).subquery()
     latest = aliased(OdometerReading, ranked)
     return {reading.vehicle_id: reading for reading in session.scalars(select(latest).where(ranked.c.rank == 1))}
 
 
-def add_reading(session, vehicle_id, data, source_ref=None) -> OdometerReading:
+def add_reading(session, vehicle_id, data, source_ref=None, organisation_id=None) -> OdometerReading:
     """A reading must not be below one taken on or before its date, nor above one taken on
-    or after it (409)."""
-    get_vehicle(session, vehicle_id)
+    or after it (409). It belongs to `organisation_id`, by default the vehicle's user now."""
+    vehicle = get_vehicle(session, vehicle_id, STAFF_SCOPE)
     km, read_on = data["km"], data["read_on"]
     contradicting = session.scalars(select(OdometerReading).where(
         OdometerReading.vehicle_id == vehicle_id,
@@ -276,27 +296,32 @@ def add_reading(session, vehicle_id, data, source_ref=None) -> OdometerReading:
         raise exc.OdometerBackwards(details={"km": km, "read_on": read_on.isoformat(),
                                              "conflicts_with": {"km": contradicting.km,
                                                                 "read_on": contradicting.read_on.isoformat()}})
-    reading = OdometerReading(vehicle_id=vehicle_id, source_ref=source_ref, **data)
+    reading = OdometerReading(vehicle_id=vehicle_id, source_ref=source_ref,
+                              organisation_id=organisation_id or vehicle.user_organisation_id, **data)
     session.add(reading)
     session.commit()
     return reading
 
 
-def list_readings(session, vehicle_id, limit, cursor):
-    stmt = select(OdometerReading).where(OdometerReading.vehicle_id == vehicle_id)
+def list_readings(session, vehicle_id, scope, limit, cursor):
+    held_vehicle(session, vehicle_id, scope)
+    stmt = select(OdometerReading).where(OdometerReading.vehicle_id == vehicle_id,
+                                         in_scope(OdometerReading.organisation_id, scope))
     return paginate(session, stmt, (OdometerReading.read_on, OdometerReading.km, OdometerReading.id), limit, cursor)
 
 
 def add_service_event(session, vehicle_id, data) -> ServiceEvent:
-    get_vehicle(session, vehicle_id)
-    event = ServiceEvent(vehicle_id=vehicle_id, **data)
+    vehicle = get_vehicle(session, vehicle_id, STAFF_SCOPE)
+    event = ServiceEvent(vehicle_id=vehicle_id, organisation_id=vehicle.user_organisation_id, **data)
     session.add(event)
     session.commit()
     return event
 
 
-def list_service_events(session, vehicle_id, limit, cursor):
-    stmt = select(ServiceEvent).where(ServiceEvent.vehicle_id == vehicle_id)
+def list_service_events(session, vehicle_id, scope, limit, cursor):
+    held_vehicle(session, vehicle_id, scope)
+    stmt = select(ServiceEvent).where(ServiceEvent.vehicle_id == vehicle_id,
+                                      in_scope(ServiceEvent.organisation_id, scope))
     return paginate(session, stmt, (ServiceEvent.occurred_on, ServiceEvent.id), limit, cursor)
 
 
@@ -304,6 +329,9 @@ def record_fueling(session, data) -> bool:
     """Idempotent by fueling_id: a repeated event changes nothing. True when stored now."""
     if session.get(Fueling, data["fueling_id"]) is not None:
         return False
+    if not data.get("organisation_id"):  # an event of a driver service that does not say yet
+        vehicle = session.get(Vehicle, data["vehicle_id"])
+        data["organisation_id"] = vehicle.user_organisation_id if vehicle else None
     session.add(Fueling(**data, month=data["fueled_at"].strftime("%Y-%m")))
     try:
         session.commit()
@@ -322,7 +350,8 @@ def record_trip(session, data) -> OdometerReading | None:
         return None
     try:
         return add_reading(session, data["vehicle_id"], {"km": data["odometer_end"], "read_on": data["date"],
-                                                         "source": "driver_log"}, source_ref=data["trip_id"])
+                                                         "source": "driver_log"}, source_ref=data["trip_id"],
+                           organisation_id=data.get("organisation_id"))
     except (exc.OdometerBackwards, IntegrityError):
         session.rollback()
         log.info("fleet.trip_reading_skipped", vehicle_id=data["vehicle_id"], trip_id=data["trip_id"])
@@ -331,10 +360,10 @@ def record_trip(session, data) -> OdometerReading | None:
 
 # --- reports ------------------------------------------------------------------------
 
-def contracts_ending(session, days, limit, cursor, organisation_ids=None, today=None):
+def contracts_ending(session, days, limit, cursor, scope, today=None):
     today = today or dt.date.today()
     stmt = (select(Contract).join(Contract.vehicle)
-            .where(in_scope(Vehicle.user_organisation_id, organisation_ids), Contract.status == "active",
+            .where(in_scope(Contract.customer_id, scope), Contract.status == "active",
                    Contract.ends_on >= today, Contract.ends_on <= today + dt.timedelta(days=days)))
     contracts, next_cursor = paginate(session, stmt, (Contract.ends_on, Contract.id), limit, cursor)
     rows = [{"contract_id": c.id, "vehicle_id": c.vehicle_id, "registration_number": c.vehicle.registration_number,
@@ -345,14 +374,14 @@ def contracts_ending(session, days, limit, cursor, organisation_ids=None, today=
     return rows, next_cursor
 
 
-def km_overrun(session, limit, cursor, organisation_ids=None, today=None):
+def km_overrun(session, limit, cursor, scope, today=None):
     """Per active contract: km driven by the latest reading against included km pro rata to
     that date, and the projection to the end of the term at the same pace."""
     today = today or dt.date.today()
     stmt = (select(Contract).join(Contract.vehicle)
-            .where(in_scope(Vehicle.user_organisation_id, organisation_ids), Contract.status == "active"))
+            .where(in_scope(Contract.customer_id, scope), Contract.status == "active"))
     contracts, next_cursor = paginate(session, stmt, (Contract.created_at, Contract.id), limit, cursor)
-    readings = latest_readings(session, [c.vehicle_id for c in contracts])
+    readings = latest_readings(session, [c.vehicle_id for c in contracts], scope)
     return [_overrun_row(c, readings.get(c.vehicle_id)) for c in contracts], next_cursor
 
 
@@ -375,10 +404,11 @@ def _overrun_row(contract, reading) -> dict:
     return row
 
 
-def co2_by_cost_center(session, organisation_ids=None) -> list[dict]:
+def co2_by_cost_center(session, scope) -> list[dict]:
+    """The fleet as it is now: vehicles by their current user organisation."""
     stmt = (select(Vehicle.user_organisation_id, Vehicle.cost_center, func.count(Vehicle.id),
                    func.coalesce(func.sum(Vehicle.co2_g_per_km), 0), func.avg(Vehicle.co2_g_per_km))
-            .where(in_scope(Vehicle.user_organisation_id, organisation_ids),
+            .where(in_scope(Vehicle.user_organisation_id, scope),
                    Vehicle.status.not_in(("returned", "sold")))
             .group_by(Vehicle.user_organisation_id, Vehicle.cost_center)
             .order_by(Vehicle.user_organisation_id, Vehicle.cost_center))
@@ -388,29 +418,33 @@ def co2_by_cost_center(session, organisation_ids=None) -> list[dict]:
             for org, cost_center, count, total, average in session.execute(stmt)]
 
 
-def fuel_report(session, filters, limit, cursor, organisation_ids=None):
-    """Litres and cost per vehicle and month; paged by vehicle so a page costs the same at
-    any table size (the (vehicle_id, month) index)."""
-    vehicles_stmt = select(Vehicle).where(in_scope(Vehicle.user_organisation_id, organisation_ids))
+def fuel_report(session, filters, limit, cursor, scope):
+    """Litres and cost per vehicle in scope now, month and the organisation that used the
+    vehicle then (a re-leased car's earlier fuelings are not its new user's); paged by
+    vehicle so a page costs the same at any table size (the (vehicle_id, month) index).
+    A former user reads its months of a car under /vehicles/{id}/fuelings."""
+    vehicles_stmt = select(Vehicle).where(in_scope(Vehicle.user_organisation_id, scope))
     vehicles, next_cursor = paginate(session, vehicles_stmt, (Vehicle.created_at, Vehicle.id), limit, cursor)
     by_id = {vehicle.id: vehicle for vehicle in vehicles}
-    stmt = (select(Fueling.vehicle_id, Fueling.month, func.count(), func.sum(Fueling.liters),
+    stmt = (select(Fueling.vehicle_id, Fueling.organisation_id, Fueling.month, func.count(), func.sum(Fueling.liters),
                    func.coalesce(func.sum(Fueling.amount_eur), 0))
-            .where(Fueling.vehicle_id.in_(by_id))
-            .group_by(Fueling.vehicle_id, Fueling.month))
+            .where(Fueling.vehicle_id.in_(by_id), in_scope(Fueling.organisation_id, scope))
+            .group_by(Fueling.vehicle_id, Fueling.organisation_id, Fueling.month))
     if filters.get("from_month"):
         stmt = stmt.where(Fueling.month >= filters["from_month"])
     if filters.get("to_month"):
         stmt = stmt.where(Fueling.month <= filters["to_month"])
     order = {vehicle_id: index for index, vehicle_id in enumerate(by_id)}
     rows = []
-    for vehicle_id, month, count, liters, amount in session.execute(stmt):
+    for vehicle_id, organisation_id, month, count, liters, amount in session.execute(stmt):
         vehicle = by_id[vehicle_id]
+        # the cost center is the current user's: not shown to (or for) a former user
+        cost_center = vehicle.cost_center if organisation_id == vehicle.user_organisation_id else None
         rows.append({"vehicle_id": vehicle_id, "registration_number": vehicle.registration_number,
-                     "user_organisation_id": vehicle.user_organisation_id, "cost_center": vehicle.cost_center,
+                     "user_organisation_id": organisation_id, "cost_center": cost_center,
                      "month": month, "fuelings": count, "liters": Decimal(str(liters)),
                      "amount_eur": Decimal(str(amount))})
-    rows.sort(key=lambda row: (order[row["vehicle_id"]], row["month"]))
+    rows.sort(key=lambda row: (order[row["vehicle_id"]], row["month"], row["user_organisation_id"] or ""))
     return rows, next_cursor
 
 

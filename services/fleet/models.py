@@ -49,7 +49,8 @@ class Vehicle(Base):
 class VehicleAssignment(Base):
     """History of who drove the vehicle, for which organisation and cost center."""
     __tablename__ = "vehicle_assignments"
-    __table_args__ = (Index("ix_vehicle_assignments_vehicle", "vehicle_id", "changed_at", "id"),)
+    __table_args__ = (Index("ix_vehicle_assignments_vehicle", "vehicle_id", "changed_at", "id"),
+                      Index("ix_vehicle_assignments_organisation", "user_organisation_id", "vehicle_id"))
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     vehicle_id: Mapped[str] = mapped_column(ForeignKey("vehicles.id"))
@@ -63,6 +64,7 @@ class VehicleAssignment(Base):
 class Contract(Base):
     __tablename__ = "contracts"
     __table_args__ = (Index("ix_contracts_created", "created_at", "id"),
+                      Index("ix_contracts_customer_created", "customer_id", "created_at", "id"),
                       Index("ix_contracts_status_ends", "status", "ends_on", "id"))
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
@@ -144,6 +146,7 @@ class Delivery(Base):
     estimated_delivery_on: Mapped[dt.date | None] = mapped_column(Date)
     confirmed_delivery_on: Mapped[dt.date | None] = mapped_column(Date)
     delivered_on: Mapped[dt.date | None] = mapped_column(Date)
+    organisation_id: Mapped[str | None] = mapped_column(IdColumn())  # the vehicle's user organisation then
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     vehicle: Mapped[Vehicle] = relationship(lazy="joined", innerjoin=True)
@@ -160,6 +163,7 @@ class OdometerReading(Base):
     read_on: Mapped[dt.date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(20))
     source_ref: Mapped[str | None] = mapped_column(String(64))
+    organisation_id: Mapped[str | None] = mapped_column(IdColumn())  # the vehicle's user organisation then
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -174,6 +178,7 @@ class ServiceEvent(Base):
     place_name: Mapped[str | None] = mapped_column(String(200))
     km: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(Text)
+    organisation_id: Mapped[str | None] = mapped_column(IdColumn())  # the vehicle's user organisation then
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -181,12 +186,14 @@ class Fueling(Base):
     """Usage from driver.fueling_recorded, stored once per fueling_id; `month` (YYYY-MM)
     keeps the fuel report an index range on every backend."""
     __tablename__ = "fuelings"
-    __table_args__ = (Index("ix_fuelings_vehicle_month", "vehicle_id", "month"),)
+    __table_args__ = (Index("ix_fuelings_vehicle_month", "vehicle_id", "month"),
+                      Index("ix_fuelings_organisation_vehicle", "organisation_id", "vehicle_id"))
 
     fueling_id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     event_id: Mapped[str | None] = mapped_column(IdColumn())
     vehicle_id: Mapped[str] = mapped_column(IdColumn())
     person_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
+    organisation_id: Mapped[str | None] = mapped_column(IdColumn())  # the vehicle's user organisation then
     product: Mapped[str | None] = mapped_column(String(100))
     company: Mapped[str | None] = mapped_column(String(100))
     municipality: Mapped[str | None] = mapped_column(String(100))

@@ -15,17 +15,16 @@ COST_STATUSES = ("active", "ended", "terminated")
 DEFAULT_REMINDER_DAYS = 90
 
 
-def vehicles_by_status(session, organisation_ids=None) -> list[dict]:
+def vehicles_by_status(session, scope) -> list[dict]:
     stmt = (select(Vehicle.status, func.count(Vehicle.id))
-            .where(in_scope(Vehicle.user_organisation_id, organisation_ids))
+            .where(in_scope(Vehicle.user_organisation_id, scope))
             .group_by(Vehicle.status).order_by(Vehicle.status))
     return [{"status": status, "vehicle_count": count} for status, count in session.execute(stmt)]
 
 
-def fuel_by_month(session, from_month, to_month, organisation_ids=None) -> list[dict]:
+def fuel_by_month(session, from_month, to_month, scope) -> list[dict]:
     stmt = (select(Fueling.month, func.count(), func.sum(Fueling.liters), func.coalesce(func.sum(Fueling.amount_eur), 0))
-            .join(Vehicle, Vehicle.id == Fueling.vehicle_id)
-            .where(in_scope(Vehicle.user_organisation_id, organisation_ids),
+            .where(in_scope(Fueling.organisation_id, scope),
                    Fueling.month >= from_month, Fueling.month <= to_month)
             .group_by(Fueling.month).order_by(Fueling.month))
     return [{"month": month, "fuelings": count, "liters": Decimal(str(liters)), "amount_eur": Decimal(str(amount))}
@@ -45,25 +44,25 @@ def _months_between(start: dt.date, end: dt.date) -> int:
     return 0 if end < start else (end.year - start.year) * 12 + end.month - start.month + 1
 
 
-def _contracts_in(period_start, period_end, organisation_ids):
-    return (select(Contract).where(in_scope(Contract.customer_id, organisation_ids),
+def _contracts_in(period_start, period_end, scope):
+    return (select(Contract).where(in_scope(Contract.customer_id, scope),
                                    Contract.status.in_(COST_STATUSES),
                                    Contract.starts_on <= period_end, Contract.ends_on >= period_start))
 
 
-def cost_per_km(session, from_month, to_month, limit, cursor, organisation_ids=None):
+def cost_per_km(session, from_month, to_month, limit, cursor, scope):
     """Per contract (one vehicle each) in the period: lease (rent + account fee) and
     maintenance for the months it ran, partner fuel in those months, km driven by the
     odometer, and the cost of one km."""
     period_start, period_end = month_bounds(from_month, to_month)
-    contracts, next_cursor = paginate(session, _contracts_in(period_start, period_end, organisation_ids),
+    contracts, next_cursor = paginate(session, _contracts_in(period_start, period_end, scope),
                                       (Contract.created_at, Contract.id), limit, cursor)
     return _cost_rows(session, contracts, period_start, period_end), next_cursor
 
 
-def cost_per_km_by_cost_center(session, from_month, to_month, organisation_ids=None) -> list[dict]:
+def cost_per_km_by_cost_center(session, from_month, to_month, scope) -> list[dict]:
     period_start, period_end = month_bounds(from_month, to_month)
-    contracts = session.scalars(_contracts_in(period_start, period_end, organisation_ids)).all()
+    contracts = session.scalars(_contracts_in(period_start, period_end, scope)).all()
     totals: dict[tuple, dict] = {}
     for row in _cost_rows(session, contracts, period_start, period_end):
         key = (row["customer_id"], row["cost_center"])
@@ -89,9 +88,9 @@ def _cost_rows(session, contracts, period_start, period_end) -> list[dict]:
         months = _months_between(start, end)
         lease = (contract.lease_rent + contract.account_fee) * months
         maintenance = contract.maintenance_budget * months
-        fuel_eur = sum((amount for (vehicle_id, month), amount in fuel.items()
-                        if vehicle_id == contract.vehicle_id and f"{start:%Y-%m}" <= month <= f"{end:%Y-%m}"),
-                       Decimal(0))
+        fuel_eur = sum((amount for (vehicle_id, organisation_id, month), amount in fuel.items()
+                        if vehicle_id == contract.vehicle_id and organisation_id == contract.customer_id
+                        and f"{start:%Y-%m}" <= month <= f"{end:%Y-%m}"), Decimal(0))
         driven = _driven_km(readings.get(contract.vehicle_id, []), contract, start, end)
         total = lease + maintenance + fuel_eur
         rows.append({"contract_id": contract.id, "vehicle_id": contract.vehicle_id,
@@ -107,11 +106,14 @@ def _per_km(total, km):
 
 
 def _fuel_by_vehicle_month(session, vehicle_ids, period_start, period_end) -> dict:
-    stmt = (select(Fueling.vehicle_id, Fueling.month, func.coalesce(func.sum(Fueling.amount_eur), 0))
+    """(vehicle, customer, month) -> fuel cost: a re-leased car's fuel counts for whoever used it then."""
+    stmt = (select(Fueling.vehicle_id, Fueling.organisation_id, Fueling.month,
+                   func.coalesce(func.sum(Fueling.amount_eur), 0))
             .where(Fueling.vehicle_id.in_(vehicle_ids),
                    Fueling.month >= f"{period_start:%Y-%m}", Fueling.month <= f"{period_end:%Y-%m}")
-            .group_by(Fueling.vehicle_id, Fueling.month))
-    return {(vehicle_id, month): Decimal(str(amount)) for vehicle_id, month, amount in session.execute(stmt)}
+            .group_by(Fueling.vehicle_id, Fueling.organisation_id, Fueling.month))
+    return {(vehicle_id, organisation_id, month): Decimal(str(amount))
+            for vehicle_id, organisation_id, month, amount in session.execute(stmt)}
 
 
 def _readings(session, vehicle_ids, until) -> dict[str, list]:
@@ -137,22 +139,22 @@ def _driven_km(readings, contract, start, end) -> int | None:
 
 # --- per-company settings -----------------------------------------------------------------
 
-def _require_visible(organisation_id, organisation_ids):
-    if not visible(organisation_id, organisation_ids):
+def _require_visible(organisation_id, scope):
+    if not visible(organisation_id, scope):
         raise NotFound("Organisation not found")
 
 
-def get_settings(session, organisation_id, organisation_ids=None) -> dict:
-    _require_visible(organisation_id, organisation_ids)
+def get_settings(session, organisation_id, scope) -> dict:
+    _require_visible(organisation_id, scope)
     settings = session.get(FleetSettings, organisation_id)
     days = settings.contract_reminder_days if settings else DEFAULT_REMINDER_DAYS
     return {"organisation_id": organisation_id, "contract_reminder_days": days}
 
 
-def put_settings(session, organisation_id, data, organisation_ids=None) -> dict:
-    _require_visible(organisation_id, organisation_ids)
+def put_settings(session, organisation_id, data, scope) -> dict:
+    _require_visible(organisation_id, scope)
     settings = session.get(FleetSettings, organisation_id) or FleetSettings(organisation_id=organisation_id)
     settings.contract_reminder_days = data["contract_reminder_days"]
     session.add(settings)
     session.commit()
-    return get_settings(session, organisation_id, organisation_ids)
+    return get_settings(session, organisation_id, scope)

@@ -266,6 +266,7 @@ class Delivery(StrictSchema):
     estimated_delivery_on = fields.Date(allow_none=True)
     confirmed_delivery_on = fields.Date(allow_none=True)
     delivered_on = fields.Date(allow_none=True)
+    organisation_id = Text(allow_none=True)
     created_at = fields.DateTime()
 
 
@@ -287,6 +288,7 @@ class OdometerReading(StrictSchema):
     km = fields.Integer()
     read_on = fields.Date()
     source = Text()
+    organisation_id = Text(allow_none=True)
     created_at = fields.DateTime()
 
 
@@ -306,6 +308,7 @@ class ServiceEvent(StrictSchema):
     place_name = Text(allow_none=True)
     km = fields.Integer(allow_none=True)
     description = Text(allow_none=True)
+    organisation_id = Text(allow_none=True)
     created_at = fields.DateTime()
 
 
@@ -318,6 +321,7 @@ class FuelingRecordedEvent(EventSchema):
     event_id = Id(allow_none=True, load_default=None)
     vehicle_id = Id(required=True)
     person_id = Id(allow_none=True, load_default=None)
+    organisation_id = Id(allow_none=True, load_default=None)
     product = Text(allow_none=True, load_default=None)
     company = Text(allow_none=True, load_default=None)
     municipality = Text(allow_none=True, load_default=None)
@@ -332,12 +336,14 @@ class TripLoggedEvent(EventSchema):
     vehicle_id = Id(required=True)
     date = fields.Date(required=True)
     odometer_end = fields.Integer(required=True, validate=KM)
+    organisation_id = Id(allow_none=True, load_default=None)
 
 
 class Fueling(StrictSchema):
     fueling_id = Text()
     vehicle_id = Text()
     person_id = Text(allow_none=True)
+    organisation_id = Text(allow_none=True)
     product = Text(allow_none=True)
     company = Text(allow_none=True)
     municipality = Text(allow_none=True)

@@ -34,12 +34,17 @@ class FleetService(ServiceBase):
         return schemas.Vehicle().dump(vehicle)
 
     @rpc
-    def get_vehicle(self, vehicle_id, organisation_ids=None):
-        return schemas.Vehicle().dump(handlers.get_vehicle(self.db, vehicle_id, organisation_ids))
+    def get_vehicle(self, vehicle_id, scope):
+        return schemas.Vehicle().dump(handlers.get_vehicle(self.db, vehicle_id, scope))
 
     @rpc
-    def get_vehicle_detail(self, vehicle_id, organisation_ids=None):
-        return schemas.VehicleDetail().dump(handlers.vehicle_detail(self.db, vehicle_id, organisation_ids))
+    def require_held_vehicle(self, vehicle_id, scope):
+        """NotFound unless the caller's organisations use or used the vehicle."""
+        handlers.held_vehicle(self.db, vehicle_id, scope)
+
+    @rpc
+    def get_vehicle_detail(self, vehicle_id, scope):
+        return schemas.VehicleDetail().dump(handlers.vehicle_detail(self.db, vehicle_id, scope))
 
     @rpc
     def update_vehicle(self, vehicle_id, payload):
@@ -51,14 +56,14 @@ class FleetService(ServiceBase):
         return schemas.Vehicle().dump(vehicle)
 
     @rpc
-    def list_vehicles(self, filters, limit, cursor=None, organisation_ids=None):
+    def list_vehicles(self, scope, filters, limit, cursor=None):
         rows, next_cursor = handlers.list_vehicles(self.db, load(schemas.VehicleFilter(), filters), limit, cursor,
-                                                   organisation_ids)
+                                                   scope)
         return page(schemas.Vehicle(many=True).dump(rows), next_cursor)
 
     @rpc
-    def vehicle_history(self, vehicle_id, limit, cursor=None):
-        rows, next_cursor = handlers.vehicle_history(self.db, vehicle_id, limit, cursor)
+    def vehicle_history(self, vehicle_id, scope, limit, cursor=None):
+        rows, next_cursor = handlers.vehicle_history(self.db, vehicle_id, scope, limit, cursor)
         return page(schemas.Assignment(many=True).dump(rows), next_cursor)
 
     # contracts
@@ -69,8 +74,8 @@ class FleetService(ServiceBase):
         return schemas.Contract().dump(contract)
 
     @rpc
-    def get_contract(self, contract_id, organisation_ids=None):
-        return schemas.Contract().dump(handlers.get_contract(self.db, contract_id, organisation_ids))
+    def get_contract(self, contract_id, scope):
+        return schemas.Contract().dump(handlers.get_contract(self.db, contract_id, scope))
 
     @rpc
     def update_contract(self, contract_id, payload):
@@ -80,9 +85,9 @@ class FleetService(ServiceBase):
         return schemas.Contract().dump(contract)
 
     @rpc
-    def list_contracts(self, filters, limit, cursor=None, organisation_ids=None):
+    def list_contracts(self, scope, filters, limit, cursor=None):
         rows, next_cursor = handlers.list_contracts(self.db, load(schemas.ContractFilter(), filters), limit, cursor,
-                                                    organisation_ids)
+                                                    scope)
         return page(schemas.Contract(many=True).dump(rows), next_cursor)
 
     @rpc
@@ -116,8 +121,8 @@ class FleetService(ServiceBase):
         return schemas.Delivery().dump(handlers.create_delivery(self.db, load(schemas.DeliveryCreate(), payload)))
 
     @rpc
-    def get_delivery(self, delivery_id, organisation_ids=None):
-        return schemas.Delivery().dump(handlers.get_delivery(self.db, delivery_id, organisation_ids))
+    def get_delivery(self, delivery_id, scope):
+        return schemas.Delivery().dump(handlers.get_delivery(self.db, delivery_id, scope))
 
     @rpc
     def update_delivery(self, delivery_id, payload):
@@ -125,9 +130,9 @@ class FleetService(ServiceBase):
         return schemas.Delivery().dump(handlers.update_delivery(self.db, delivery_id, data))
 
     @rpc
-    def list_deliveries(self, filters, limit, cursor=None, organisation_ids=None):
+    def list_deliveries(self, scope, filters, limit, cursor=None):
         rows, next_cursor = handlers.list_deliveries(self.db, load(schemas.DeliveryFilter(), filters), limit, cursor,
-                                                     organisation_ids)
+                                                     scope)
         return page(schemas.Delivery(many=True).dump(rows), next_cursor)
 
     # usage
@@ -137,8 +142,8 @@ class FleetService(ServiceBase):
         return schemas.OdometerReading().dump(reading)
 
     @rpc
-    def list_readings(self, vehicle_id, limit, cursor=None):
-        rows, next_cursor = handlers.list_readings(self.db, vehicle_id, limit, cursor)
+    def list_readings(self, vehicle_id, scope, limit, cursor=None):
+        rows, next_cursor = handlers.list_readings(self.db, vehicle_id, scope, limit, cursor)
         return page(schemas.OdometerReading(many=True).dump(rows), next_cursor)
 
     @rpc
@@ -147,8 +152,8 @@ class FleetService(ServiceBase):
         return schemas.ServiceEvent().dump(event)
 
     @rpc
-    def list_service_events(self, vehicle_id, limit, cursor=None):
-        rows, next_cursor = handlers.list_service_events(self.db, vehicle_id, limit, cursor)
+    def list_service_events(self, vehicle_id, scope, limit, cursor=None):
+        rows, next_cursor = handlers.list_service_events(self.db, vehicle_id, scope, limit, cursor)
         return page(schemas.ServiceEvent(many=True).dump(rows), next_cursor)
 
     @event_handler("driver", FUELING_RECORDED)
@@ -161,60 +166,59 @@ class FleetService(ServiceBase):
 
     # reports
     @rpc
-    def report_contracts_ending(self, query, limit, cursor=None, organisation_ids=None):
+    def report_contracts_ending(self, scope, query, limit, cursor=None):
         days = load(schemas.EndingQuery(), query)["days"]
-        rows, next_cursor = handlers.contracts_ending(self.db, days, limit, cursor, organisation_ids)
+        rows, next_cursor = handlers.contracts_ending(self.db, days, limit, cursor, scope)
         return page(schemas.EndingRow(many=True).dump(rows), next_cursor)
 
     @rpc
-    def report_km_overrun(self, query, limit, cursor=None, organisation_ids=None):
+    def report_km_overrun(self, scope, query, limit, cursor=None):
         load(schemas.NoFilter(), query)
-        rows, next_cursor = handlers.km_overrun(self.db, limit, cursor, organisation_ids)
+        rows, next_cursor = handlers.km_overrun(self.db, limit, cursor, scope)
         return page(schemas.OverrunRow(many=True).dump(rows), next_cursor)
 
     @rpc
-    def report_co2(self, query, limit=None, cursor=None, organisation_ids=None):
+    def report_co2(self, scope, query, limit=None, cursor=None):
         load(schemas.NoFilter(), query)
-        return page(schemas.Co2Row(many=True).dump(handlers.co2_by_cost_center(self.db, organisation_ids)), None)
+        return page(schemas.Co2Row(many=True).dump(handlers.co2_by_cost_center(self.db, scope)), None)
 
     @rpc
-    def report_fuel(self, query, limit, cursor=None, organisation_ids=None):
+    def report_fuel(self, scope, query, limit, cursor=None):
         rows, next_cursor = handlers.fuel_report(self.db, load(schemas.FuelQuery(), query), limit, cursor,
-                                                 organisation_ids)
+                                                 scope)
         return page(schemas.FuelRow(many=True).dump(rows), next_cursor)
 
     @rpc
-    def report_vehicles_by_status(self, query, limit=None, cursor=None, organisation_ids=None):
+    def report_vehicles_by_status(self, scope, query, limit=None, cursor=None):
         load(schemas.NoFilter(), query)
-        rows = reports.vehicles_by_status(self.db, organisation_ids)
+        rows = reports.vehicles_by_status(self.db, scope)
         return page(schemas.StatusCountRow(many=True).dump(rows), None)
 
     @rpc
-    def report_fuel_by_month(self, query, limit=None, cursor=None, organisation_ids=None):
+    def report_fuel_by_month(self, scope, query, limit=None, cursor=None):
         period = load(schemas.PeriodQuery(), query)
-        rows = reports.fuel_by_month(self.db, period["from_month"], period["to_month"], organisation_ids)
+        rows = reports.fuel_by_month(self.db, period["from_month"], period["to_month"], scope)
         return page(schemas.FuelMonthRow(many=True).dump(rows), None)
 
     @rpc
-    def report_cost_per_km(self, query, limit, cursor=None, organisation_ids=None):
+    def report_cost_per_km(self, scope, query, limit, cursor=None):
         period = load(schemas.CostQuery(), query)
         if period["by"] == "cost_center":
-            rows = reports.cost_per_km_by_cost_center(self.db, period["from_month"], period["to_month"],
-                                                      organisation_ids)
+            rows = reports.cost_per_km_by_cost_center(self.db, period["from_month"], period["to_month"], scope)
             return page(schemas.CostCenterRow(many=True).dump(rows), None)
         rows, next_cursor = reports.cost_per_km(self.db, period["from_month"], period["to_month"], limit, cursor,
-                                                organisation_ids)
+                                                scope)
         return page(schemas.CostRow(many=True).dump(rows), next_cursor)
 
     # per-company settings
     @rpc
-    def get_settings(self, organisation_id, organisation_ids=None):
-        return schemas.FleetSettings().dump(reports.get_settings(self.db, organisation_id, organisation_ids))
+    def get_settings(self, scope, organisation_id):
+        return schemas.FleetSettings().dump(reports.get_settings(self.db, organisation_id, scope))
 
     @rpc
-    def put_settings(self, organisation_id, payload, organisation_ids=None):
+    def put_settings(self, scope, organisation_id, payload):
         data = load(schemas.FleetSettings(), payload)
-        return schemas.FleetSettings().dump(reports.put_settings(self.db, organisation_id, data, organisation_ids))
+        return schemas.FleetSettings().dump(reports.put_settings(self.db, organisation_id, data, scope))
 
     # personal-data lifecycle
     @rpc

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import tokens
 from shared.crypto import FieldCipher, blind_index
-from shared.db import in_scope, paginate, utcnow, visible
+from shared.db import STAFF_SCOPE, in_scope, is_staff, paginate, utcnow, visible
 from shared.errors import ValidationFailed
 from shared.validators import mask_national_id
 
@@ -28,15 +28,15 @@ _DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
 
 def create_organisation(session, data) -> Organisation:
     if data.get("parent_id"):
-        get_organisation(session, data["parent_id"])
+        get_organisation(session, data["parent_id"], STAFF_SCOPE)
     organisation = Organisation(**data)
     session.add(organisation)
     _commit(session, exc.DuplicateBusinessId)
     return organisation
 
 
-def get_organisation(session, organisation_id, organisation_ids=None) -> Organisation:
-    """organisation_ids: the caller's scope (None = everything)."""
+def get_organisation(session, organisation_id, organisation_ids) -> Organisation:
+    """organisation_ids: the caller's scope (shared.db: STAFF_SCOPE or organisation ids)."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None or not visible(organisation_id, organisation_ids):
         raise exc.OrganisationNotFound()
@@ -44,10 +44,10 @@ def get_organisation(session, organisation_id, organisation_ids=None) -> Organis
 
 
 def update_organisation(session, organisation_id, data) -> Organisation:
-    organisation = get_organisation(session, organisation_id)
+    organisation = get_organisation(session, organisation_id, STAFF_SCOPE)
     parent_id = data.get("parent_id")
     if parent_id:
-        get_organisation(session, parent_id)
+        get_organisation(session, parent_id, STAFF_SCOPE)
         if parent_id == organisation_id or organisation_id in _ancestors(session, parent_id):
             raise exc.GroupCycle()
     for field, value in data.items():
@@ -64,7 +64,7 @@ def _ancestors(session, organisation_id) -> set:
     return seen
 
 
-def list_organisations(session, filters, limit, cursor, organisation_ids=None):
+def list_organisations(session, filters, limit, cursor, organisation_ids):
     stmt = select(Organisation)
     for field in ("parent_id", "business_id"):
         if filters.get(field):
@@ -77,7 +77,7 @@ def list_organisations(session, filters, limit, cursor, organisation_ids=None):
 
 def group_of(session, organisation_id) -> list[str]:
     """Every organisation in the corporate group (konserni) of `organisation_id`."""
-    root = get_organisation(session, organisation_id)
+    root = get_organisation(session, organisation_id, STAFF_SCOPE)
     seen = {root.id}
     while root.parent_id and root.parent_id not in seen:
         root = session.get(Organisation, root.parent_id)
@@ -109,33 +109,33 @@ def _persons_linked_to(organisation_ids):
     )
 
 
-def get_person(session, person_id, organisation_ids=None) -> Person:
+def get_person(session, person_id, organisation_ids) -> Person:
     """organisation_ids: the caller's scope; a person is in it when linked to one of them."""
     person = session.get(Person, person_id)
     if person is None:
         raise exc.PersonNotFound()
-    if organisation_ids is not None and not session.scalars(
+    if not is_staff(organisation_ids) and not session.scalars(
             select(Person.id).where(Person.id == person_id, Person.id.in_(_persons_linked_to(organisation_ids)))
     ).first():
         raise exc.PersonNotFound()
     return person
 
 
-def list_persons(session, filters, limit, cursor, organisation_ids=None):
+def list_persons(session, filters, limit, cursor, organisation_ids):
     stmt = select(Person)
     if filters.get("national_id"):
-        if organisation_ids is not None:
+        if not is_staff(organisation_ids):
             raise ValidationFailed("Invalid filter", {"national_id": ["Only staff may search by national id."]})
         stmt = stmt.where(Person.national_id_index == blind_index(filters["national_id"]))
     for field in ("email", "phone", "last_name"):
         if filters.get(field):
             stmt = stmt.where(getattr(Person, field) == filters[field])
-    if organisation_ids is not None:
+    if not is_staff(organisation_ids):
         stmt = stmt.where(Person.id.in_(_persons_linked_to(organisation_ids)))
     return paginate(session, stmt, (Person.created_at, Person.id), limit, cursor)
 
 
-def update_person(session, cipher, person_id, data, organisation_ids=None) -> Person:
+def update_person(session, cipher, person_id, data, organisation_ids) -> Person:
     person = get_person(session, person_id, organisation_ids)
     if "national_id" in data:
         _set_national_id(person, cipher, data.pop("national_id"))
@@ -169,16 +169,16 @@ def rotate_national_ids(session, cipher, batch=500) -> int:
 # --- roles ----------------------------------------------------------------------------
 
 def add_role(session, person_id, data) -> PersonRole:
-    get_person(session, person_id)
+    get_person(session, person_id, STAFF_SCOPE)
     if data.get("organisation_id"):
-        get_organisation(session, data["organisation_id"])
+        get_organisation(session, data["organisation_id"], STAFF_SCOPE)
     role = PersonRole(person_id=person_id, **data)
     session.add(role)
     session.commit()
     return role
 
 
-def list_roles(session, person_id, organisation_ids=None) -> list[PersonRole]:
+def list_roles(session, person_id, organisation_ids) -> list[PersonRole]:
     get_person(session, person_id, organisation_ids)
     return session.scalars(select(PersonRole).where(PersonRole.person_id == person_id)
                            .order_by(PersonRole.created_at, PersonRole.id)).all()
@@ -204,9 +204,9 @@ def _customers_in_scope(organisation_ids):
 
 def create_customer(session, data) -> CustomerRelationship:
     if data["party_type"] == "person":
-        get_person(session, data["party_id"])
+        get_person(session, data["party_id"], STAFF_SCOPE)
     else:
-        get_organisation(session, data["party_id"])
+        get_organisation(session, data["party_id"], STAFF_SCOPE)
     relationship = CustomerRelationship(**data)
     if relationship.status == "customer" and relationship.started_on is None:
         relationship.started_on = utcnow().date()
@@ -215,9 +215,9 @@ def create_customer(session, data) -> CustomerRelationship:
     return relationship
 
 
-def get_customer(session, customer_id, organisation_ids=None) -> CustomerRelationship:
+def get_customer(session, customer_id, organisation_ids) -> CustomerRelationship:
     stmt = select(CustomerRelationship).where(CustomerRelationship.id == customer_id)
-    if organisation_ids is not None:
+    if not is_staff(organisation_ids):
         stmt = stmt.where(_customers_in_scope(organisation_ids))
     relationship = session.scalars(stmt).first()
     if relationship is None:
@@ -225,15 +225,15 @@ def get_customer(session, customer_id, organisation_ids=None) -> CustomerRelatio
     return relationship
 
 
-def list_customers(session, filters, limit, cursor, organisation_ids=None):
+def list_customers(session, filters, limit, cursor, organisation_ids):
     stmt = select(CustomerRelationship).filter_by(**filters)
-    if organisation_ids is not None:
+    if not is_staff(organisation_ids):
         stmt = stmt.where(_customers_in_scope(organisation_ids))
     return paginate(session, stmt, (CustomerRelationship.created_at, CustomerRelationship.id), limit, cursor)
 
 
 def update_customer(session, customer_id, data) -> CustomerRelationship:
-    relationship = get_customer(session, customer_id)
+    relationship = get_customer(session, customer_id, STAFF_SCOPE)
     status = data.pop("status", None)
     for field, value in data.items():
         setattr(relationship, field, value)
@@ -248,7 +248,7 @@ def update_customer(session, customer_id, data) -> CustomerRelationship:
 
 
 def add_service_order(session, customer_id, data) -> ServiceOrder:
-    get_customer(session, customer_id)
+    get_customer(session, customer_id, STAFF_SCOPE)
     order = ServiceOrder(relationship_id=customer_id, **data)
     session.add(order)
     session.commit()
@@ -256,14 +256,14 @@ def add_service_order(session, customer_id, data) -> ServiceOrder:
 
 
 def add_satisfaction(session, customer_id, data) -> SatisfactionResponse:
-    get_customer(session, customer_id)
+    get_customer(session, customer_id, STAFF_SCOPE)
     response = SatisfactionResponse(relationship_id=customer_id, **data)
     session.add(response)
     session.commit()
     return response
 
 
-def customer_history(session, customer_id, organisation_ids=None) -> dict:
+def customer_history(session, customer_id, organisation_ids) -> dict:
     get_customer(session, customer_id, organisation_ids)
     return {
         "service_orders": session.scalars(select(ServiceOrder).where(ServiceOrder.relationship_id == customer_id)
@@ -299,25 +299,25 @@ def _check_account_links(session, data):
     if errors:
         raise ValidationFailed("Invalid account", errors)
     if data.get("person_id"):
-        get_person(session, data["person_id"])
+        get_person(session, data["person_id"], STAFF_SCOPE)
     if data.get("organisation_id"):
-        get_organisation(session, data["organisation_id"])
+        get_organisation(session, data["organisation_id"], STAFF_SCOPE)
 
 
-def get_account(session, account_id, organisation_ids=None) -> Account:
+def get_account(session, account_id, organisation_ids) -> Account:
     account = session.get(Account, account_id)
     if account is None or not visible(account.organisation_id, organisation_ids):
         raise exc.AccountNotFound()
     return account
 
 
-def list_accounts(session, filters, limit, cursor, organisation_ids=None):
+def list_accounts(session, filters, limit, cursor, organisation_ids):
     stmt = select(Account).filter_by(**filters).where(in_scope(Account.organisation_id, organisation_ids))
     return paginate(session, stmt, (Account.created_at, Account.id), limit, cursor)
 
 
 def update_account(session, account_id, data) -> Account:
-    account = get_account(session, account_id)
+    account = get_account(session, account_id, STAFF_SCOPE)
     if data.get("active") is False and account.active:
         account.token_version += 1  # its tokens stop working at once
     for field, value in data.items():
@@ -327,7 +327,7 @@ def update_account(session, account_id, data) -> Account:
 
 
 def change_password(session, account_id, current_password, new_password) -> None:
-    account = get_account(session, account_id)
+    account = get_account(session, account_id, STAFF_SCOPE)
     if not _verify(account.password_hash, current_password):
         raise ValidationFailed("Invalid password", {"current_password": ["Current password is wrong."]})
     if new_password.lower() == account.username.lower():
@@ -402,7 +402,7 @@ def record_access(session, actor: dict, person_ids, what: str) -> None:
 
 
 def list_access(session, person_id, limit, cursor):
-    get_person(session, person_id)
+    get_person(session, person_id, STAFF_SCOPE)
     stmt = select(AccessAudit).where(AccessAudit.person_id == person_id)
     return paginate(session, stmt, (AccessAudit.at, AccessAudit.id), limit, cursor)
 
@@ -430,7 +430,7 @@ def web_usage_of(session, person_id) -> list[WebUsage]:
 # --- personal-data lifecycle ---------------------------------------------------------------
 
 def export_person(session, person_id) -> dict:
-    person = get_person(session, person_id)
+    person = get_person(session, person_id, STAFF_SCOPE)
     relationships = session.scalars(select(CustomerRelationship).where(
         CustomerRelationship.party_type == "person", CustomerRelationship.party_id == person_id)).all()
     return {
@@ -446,7 +446,7 @@ def export_person(session, person_id) -> dict:
 
 def erase_person(session, person_id) -> dict:
     """Anonymise the person; idempotent. Returns what was anonymised and what is kept."""
-    person = get_person(session, person_id)
+    person = get_person(session, person_id, STAFF_SCOPE)
     anonymised = ["name", "email", "phone", "street_address", "postal_code", "city", "national_id",
                   "vehicle-user and contact roles", "web usage data", "accounts (deactivated, username removed)"]
     if person.erased_at is None:

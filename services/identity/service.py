@@ -31,7 +31,7 @@ class IdentityService(ServiceBase):
         return schemas.Organisation().dump(organisation)
 
     @rpc
-    def get_organisation(self, organisation_id, organisation_ids=None):
+    def get_organisation(self, organisation_id, organisation_ids):
         return schemas.Organisation().dump(handlers.get_organisation(self.db, organisation_id, organisation_ids))
 
     @rpc
@@ -42,7 +42,7 @@ class IdentityService(ServiceBase):
         return schemas.Organisation().dump(organisation)
 
     @rpc
-    def list_organisations(self, filters, limit, cursor=None, organisation_ids=None):
+    def list_organisations(self, filters, limit, cursor, organisation_ids):
         rows, next_cursor = handlers.list_organisations(
             self.db, load(schemas.OrganisationFilter(), filters), limit, cursor, organisation_ids)
         return page(schemas.Organisation(many=True).dump(rows), next_cursor)
@@ -59,20 +59,20 @@ class IdentityService(ServiceBase):
         return schemas.Person().dump(person)
 
     @rpc
-    def get_person(self, person_id, organisation_ids=None):
+    def get_person(self, person_id, organisation_ids):
         person = handlers.get_person(self.db, person_id, organisation_ids)
         handlers.record_access(self.db, self.actor, [person.id], "get_person")
         return schemas.Person().dump(person)
 
     @rpc
-    def update_person(self, person_id, payload, organisation_ids=None):
+    def update_person(self, person_id, payload, organisation_ids):
         person = handlers.update_person(self.db, self.cipher, person_id, load(schemas.PersonUpdate(), payload),
                                         organisation_ids)
         self.dispatch(PERSON_UPDATED, schemas.PersonCreatedEvent().dump(person))
         return schemas.Person().dump(person)
 
     @rpc
-    def list_persons(self, filters, limit, cursor=None, organisation_ids=None):
+    def list_persons(self, filters, limit, cursor, organisation_ids):
         rows, next_cursor = handlers.list_persons(self.db, load(schemas.PersonFilter(), filters), limit, cursor,
                                                   organisation_ids)
         handlers.record_access(self.db, self.actor, [row.id for row in rows], "list_persons")
@@ -84,7 +84,7 @@ class IdentityService(ServiceBase):
         return schemas.Role().dump(handlers.add_role(self.db, person_id, load(schemas.RoleCreate(), payload)))
 
     @rpc
-    def list_roles(self, person_id, organisation_ids=None):
+    def list_roles(self, person_id, organisation_ids):
         roles = handlers.list_roles(self.db, person_id, organisation_ids)
         handlers.record_access(self.db, self.actor, [person_id], "list_roles")
         return page(schemas.Role(many=True).dump(roles), None)
@@ -99,11 +99,11 @@ class IdentityService(ServiceBase):
         return schemas.Customer().dump(handlers.create_customer(self.db, load(schemas.CustomerCreate(), payload)))
 
     @rpc
-    def get_customer(self, customer_id, organisation_ids=None):
+    def get_customer(self, customer_id, organisation_ids):
         return schemas.Customer().dump(handlers.get_customer(self.db, customer_id, organisation_ids))
 
     @rpc
-    def list_customers(self, filters, limit, cursor=None, organisation_ids=None):
+    def list_customers(self, filters, limit, cursor, organisation_ids):
         rows, next_cursor = handlers.list_customers(self.db, load(schemas.CustomerFilter(), filters), limit, cursor,
                                                     organisation_ids)
         return page(schemas.Customer(many=True).dump(rows), next_cursor)
@@ -124,7 +124,7 @@ class IdentityService(ServiceBase):
             handlers.add_satisfaction(self.db, customer_id, load(schemas.SatisfactionCreate(), payload)))
 
     @rpc
-    def customer_history(self, customer_id, organisation_ids=None):
+    def customer_history(self, customer_id, organisation_ids):
         history = handlers.customer_history(self.db, customer_id, organisation_ids)
         return {"service_orders": schemas.ServiceOrder(many=True).dump(history["service_orders"]),
                 "satisfaction": schemas.Satisfaction(many=True).dump(history["satisfaction"])}
@@ -135,11 +135,11 @@ class IdentityService(ServiceBase):
         return schemas.Account().dump(handlers.create_account(self.db, load(schemas.AccountCreate(), payload)))
 
     @rpc
-    def get_account(self, account_id, organisation_ids=None):
+    def get_account(self, account_id, organisation_ids):
         return schemas.Account().dump(handlers.get_account(self.db, account_id, organisation_ids))
 
     @rpc
-    def list_accounts(self, filters, limit, cursor=None, organisation_ids=None):
+    def list_accounts(self, filters, limit, cursor, organisation_ids):
         rows, next_cursor = handlers.list_accounts(self.db, load(schemas.AccountFilter(), filters), limit, cursor,
                                                    organisation_ids)
         return page(schemas.Account(many=True).dump(rows), next_cursor)

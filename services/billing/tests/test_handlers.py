@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from shared.db import STAFF_SCOPE
 from shared.errors import ValidationFailed
 from shared.schemas import load
 
@@ -29,7 +30,7 @@ def test_run_is_exact_and_idempotent_per_period(session):
     assert (first["created"], first["existing"], first["total"]) == (2, 0, Decimal("627.16"))
     again = handlers.run_invoices(session, "2026-11", contracts, TODAY)
     assert (again["created"], again["existing"]) == (0, 2)
-    invoices, _ = handlers.list_invoices(session, {"period": "2026-11"}, 10, None)
+    invoices, _ = handlers.list_invoices(session, {"period": "2026-11"}, 10, None, STAFF_SCOPE)
     mine = next(i for i in invoices if i.customer_id == CUSTOMER)
     assert mine.total == Decimal("626.15") and len(mine.lines) == 2
     assert (mine.due_date, mine.delivery_method) == (dt.date(2026, 12, 15), "e_invoice")
@@ -70,6 +71,6 @@ def test_erasure_keeps_invoices_with_their_legal_basis(session):
     handlers.run_invoices(session, "2026-11", [contract(person)], TODAY)
     report = handlers.erase_person(session, person)
     assert report["retained"][0]["until"] == "2032-12-31" and "Kirjanpitolaki" in report["retained"][0]["legal_basis"]
-    assert handlers.get_profile(session, person).email is None
+    assert handlers.get_profile(session, person, STAFF_SCOPE).email is None
     again = handlers.erase_person(session, person)
     assert again["anonymised"] == [] and again["retained"] == report["retained"]

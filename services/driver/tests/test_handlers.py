@@ -4,10 +4,12 @@ import uuid
 from decimal import Decimal
 
 import pika
+import sqlalchemy
 import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import text
 
+from shared.db import STAFF_SCOPE, MissingScope
 from shared.errors import ValidationFailed
 from shared.messaging import (PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE, REJECT_REASON_HEADER,
                               declare_topology)
@@ -158,7 +160,7 @@ def test_vehicle_summary_export_and_idempotent_erasure(session):
     handlers.match_pending(session, phones=["+358401111111"])
     session.commit()
 
-    summary = service.vehicle_summary(vehicle_id)
+    summary = service.vehicle_summary(vehicle_id, STAFF_SCOPE)
     assert summary["trips"] == {"count": 1, "work_km": 0, "private_km": 15, "last_date": "2026-05-01"}
     assert len(summary["latest_fuelings"]) == 1
 
@@ -201,3 +203,68 @@ def test_consumer_dead_letters_a_message_the_database_refuses_and_stores_the_res
     driver_db.expire_all()
     assert {f.event_id for f in driver_db.query(Fueling)} == {e["event_id"] for e in good}
     connection.close()
+
+
+def test_trips_and_fuelings_stay_with_the_organisation_that_used_the_vehicle_then(session):
+    former, current = str(uuid.uuid4()), str(uuid.uuid4())
+    first_driver, second_driver, vehicle_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    service = worker_factory(DriverService, db=session)
+    for person_id, phone in ((first_driver, "+358402222221"), (second_driver, "+358402222222")):
+        service.on_person_created({"id": person_id, "first_name": "D", "last_name": "R", "email": None,
+                                   "phone": phone})
+
+    def assign(driver, organisation):
+        service.on_vehicle_assigned({"vehicle_id": vehicle_id, "registration_number": "REL-123",
+                                     "driver_person_id": driver, "user_organisation_id": organisation})
+
+    def trip(driver, start, trip_type):
+        service.log_trip(driver, None, {"date": "2026-05-01", "odometer_start": start, "odometer_end": start + 10,
+                                        "trip_type": trip_type, "start_point": "Home", "end_point": "Cottage",
+                                        **({"purpose": "Customer visit"} if trip_type == "work" else {})})
+
+    assign(first_driver, former)
+    trip(first_driver, 100, "private")
+    handlers.store_fuelings(session, [load(schemas.PartnerFueling(), partner_event(
+        phone="+358402222221", registration_number="REL-123"))])
+    assign(second_driver, current)
+    trip(second_driver, 110, "work")
+
+    def trips(scope):
+        return service.vehicle_trips(vehicle_id, scope, {}, 10)["items"]
+
+    [old] = trips([former])
+    assert (old["person_id"], old["organisation_id"], old["km"]) == (first_driver, former, 10)
+    assert (old["start_point"], old["end_point"], old["purpose"]) == (None, None, None)  # private: km only
+    assert [t["person_id"] for t in trips([current])] == [second_driver]
+    assert {t["start_point"] for t in trips(STAFF_SCOPE)} == {"Home"}  # staff see everything
+    assert [t["person_id"] for t in service.list_trips(second_driver, {}, 10)["items"]] == [second_driver]
+    assert len(service.vehicle_fuelings(vehicle_id, [former], 10)["items"]) == 1
+    assert service.vehicle_fuelings(vehicle_id, [current], 10)["items"] == []
+    assert service.list_fuelings(second_driver, 10)["items"] == []
+    assert service.vehicle_summary(vehicle_id, [current])["trips"]["work_km"] == 10
+    assert service.vehicle_summary(vehicle_id, [current])["latest_fuelings"] == []
+    with pytest.raises(MissingScope):
+        service.vehicle_trips(vehicle_id, None, {}, 10)
+
+
+def test_migration_gives_existing_rows_the_vehicles_organisation(tmp_path):
+    from alembic import command
+
+    from shared.migrate import alembic_config
+    url, org = f"sqlite:///{tmp_path / 'driver.db'}", str(uuid.uuid4())
+    command.upgrade(alembic_config("driver", url), "ed7b1e1850c9-1")  # before the owner columns
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as db:
+        db.execute(text("INSERT INTO vehicles (vehicle_id, user_organisation_id, add_on_services, updated_at) "
+                        "VALUES ('v1', :org, '[]', '2026-01-01')"), {"org": org})
+        db.execute(text("INSERT INTO trips (id, vehicle_id, date, odometer_start, odometer_end, km, trip_type, "
+                        "start_point, end_point, added_at) VALUES ('t1', 'v1', '2026-01-02', 0, 5, 5, 'work', 'a', "
+                        "'b', '2026-01-02')"))
+        db.execute(text("INSERT INTO fuelings (id, event_id, partner, registration_number, product, company, "
+                        "municipality, station, liters, fueled_at, received_at, vehicle_id) VALUES ('f1', 'e1', 'p', "
+                        "'OLD-1', 'D', 'N', 'E', 'S', 40, '2026-01-02', '2026-01-02', 'v1')"))
+    command.upgrade(alembic_config("driver", url), "head")
+    with engine.connect() as db:
+        for table in ("trips", "fuelings"):
+            assert db.execute(text(f"SELECT organisation_id FROM {table}")).scalar_one() == org
+    engine.dispose()

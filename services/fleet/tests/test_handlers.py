@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from shared.db import STAFF_SCOPE, MissingScope
 from shared.errors import ValidationFailed
 from shared.schemas import load
 
@@ -94,7 +95,7 @@ def test_odometer_never_goes_backwards(session):
     with pytest.raises(exc.OdometerBackwards):
         add(2500, 15)  # higher than a later reading
     add(1500, 15)
-    assert handlers.latest_reading(session, car.id).km == 2000
+    assert handlers.latest_reading(session, car.id, STAFF_SCOPE).km == 2000
 
 
 def test_fueling_and_trip_events_are_idempotent(session):
@@ -108,7 +109,7 @@ def test_fueling_and_trip_events_are_idempotent(session):
     assert handlers.record_trip(session, trip) is None
     backwards = {**trip, "trip_id": str(uuid.uuid4()), "odometer_end": 100}
     assert handlers.record_trip(session, backwards) is None
-    rows, _ = handlers.fuel_report(session, {}, 10, None)
+    rows, _ = handlers.fuel_report(session, {}, 10, None, STAFF_SCOPE)
     assert [(r["month"], r["fuelings"], r["liters"], r["amount_eur"]) for r in rows] == [
         ("2026-11", 1, Decimal("40.10"), Decimal("80.20"))]
 
@@ -119,7 +120,7 @@ def test_km_overrun_projection(session):
     for status in ("awaiting_delivery", "active"):
         handlers.update_contract(session, deal.id, {"status": status})
     handlers.add_reading(session, car.id, {"km": 6000, "read_on": dt.date(2026, 7, 2), "source": "service_invoice"})
-    [row], _ = handlers.km_overrun(session, 10, None)
+    [row], _ = handlers.km_overrun(session, 10, None, STAFF_SCOPE)
     # 182 of 365 days elapsed: 4986 km allowed so far; 6000 km at that pace is 12033 km at the end
     assert (row["allowed_km_to_date"], row["projected_km_at_end"], row["projected_overrun_km"]) == (4986, 12033, 2033)
 
@@ -140,3 +141,88 @@ def test_scope(session):
     assert handlers.get_vehicle(session, car.id, [ORG]) is car
     rows, _ = handlers.list_vehicles(session, {}, 10, None, [str(uuid.uuid4())])
     assert rows == []
+
+
+def test_a_re_leased_vehicles_rows_stay_with_the_organisation_that_used_it_then(session):
+    former, current, stranger = ORG, str(uuid.uuid4()), [str(uuid.uuid4())]
+    car = vehicle(session)
+    old_deal = contract(session, car.id, starts_on="2024-01-01", length_months=12)
+    handlers.update_contract(session, old_deal.id, {"status": "terminated"})
+    handlers.add_reading(session, car.id, {"km": 1000, "read_on": dt.date(2024, 5, 1), "source": "customer"})
+    handlers.add_service_event(session, car.id, {"occurred_on": dt.date(2024, 5, 2), "kind": "maintenance"})
+    fueled = {"vehicle_id": car.id, "liters": Decimal("40"), "amount_eur": None,
+              "fueled_at": dt.datetime(2024, 5, 3, 8, tzinfo=dt.timezone.utc)}
+    handlers.record_fueling(session, {**fueled, "fueling_id": str(uuid.uuid4())})
+    old_delivery = handlers.create_delivery(session, {"vehicle_id": car.id, "contract_id": old_deal.id})
+    handlers.update_vehicle(session, car.id, {"user_organisation_id": current, "cost_center": "B-1"})
+    new_deal = contract(session, car.id, customer_id=current, starts_on="2025-01-01")
+    handlers.add_reading(session, car.id, {"km": 2000, "read_on": dt.date(2025, 5, 1), "source": "customer"})
+    handlers.add_service_event(session, car.id, {"occurred_on": dt.date(2025, 5, 2), "kind": "wash"})
+    handlers.record_fueling(session, {**fueled, "fueling_id": str(uuid.uuid4()),
+                                      "fueled_at": dt.datetime(2025, 5, 3, 8, tzinfo=dt.timezone.utc)})
+
+    def seen_by(scope):
+        history = handlers.vehicle_history(session, car.id, scope, 10, None)[0]
+        readings = handlers.list_readings(session, car.id, scope, 10, None)[0]
+        events = handlers.list_service_events(session, car.id, scope, 10, None)[0]
+        contracts = handlers.list_contracts(session, {"vehicle_id": car.id}, 10, None, scope)[0]
+        fuel = handlers.fuel_report(session, {}, 10, None, scope)[0]
+        return ({h.user_organisation_id for h in history}, [r.km for r in readings], [e.kind for e in events],
+                [c.id for c in contracts], [(row["month"], row["user_organisation_id"], row["cost_center"])
+                                            for row in fuel])
+
+    assert seen_by([former]) == ({former}, [1000], ["maintenance"], [old_deal.id], [])
+    assert seen_by([current]) == ({current}, [2000], ["wash"], [new_deal.id], [("2025-05", current, "B-1")])
+    assert seen_by(STAFF_SCOPE)[1:] == ([1000, 2000], ["maintenance", "wash"], [old_deal.id, new_deal.id],
+                                         [("2024-05", former, None), ("2025-05", current, "B-1")])
+    with pytest.raises(exc.ContractNotFound):
+        handlers.get_contract(session, old_deal.id, [current])
+    assert handlers.get_contract(session, old_deal.id, [former]) is old_deal
+    with pytest.raises(exc.DeliveryNotFound):
+        handlers.get_delivery(session, old_delivery.id, [current])
+    assert handlers.list_deliveries(session, {}, 10, None, [current])[0] == []
+    assert handlers.list_deliveries(session, {}, 10, None, [former])[0] == [old_delivery]
+    detail = handlers.vehicle_detail(session, car.id, [current])
+    assert (detail["contract"].id, detail["latest_odometer"].km, detail["delivery"]) == (new_deal.id, 2000, None)
+    with pytest.raises(exc.VehicleNotFound):
+        handlers.get_vehicle(session, car.id, [former])  # the car itself is the current user's now
+    with pytest.raises(exc.VehicleNotFound):
+        handlers.list_readings(session, car.id, stranger, 10, None)
+
+
+def test_a_missing_scope_is_an_error_never_everything(session):
+    car = vehicle(session)
+    for call in (lambda: handlers.get_vehicle(session, car.id, None),
+                 lambda: handlers.list_vehicles(session, {}, 10, None, None),
+                 lambda: handlers.list_contracts(session, {}, 10, None, None),
+                 lambda: handlers.vehicle_history(session, car.id, None, 10, None),
+                 lambda: handlers.fuel_report(session, {}, 10, None, None),
+                 lambda: handlers.get_vehicle(session, car.id, "everything")):
+        with pytest.raises(MissingScope):
+            call()
+
+
+def test_migration_gives_existing_rows_the_vehicles_organisation(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from shared.migrate import alembic_config
+    url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    command.upgrade(alembic_config("fleet", url), "f6069b20c722-1")  # before the owner columns
+    engine = create_engine(url)
+    with engine.begin() as db:
+        db.execute(text("INSERT INTO vehicles (id, registration_number, vin, make, model, vehicle_class, power_source, "
+                        "user_organisation_id, status, created_at, updated_at) VALUES ('v1', 'OLD-1', 'x', 'm', 'm', "
+                        "'van', 'diesel', :org, 'in_use', '2026-01-01', '2026-01-01')"), {"org": ORG})
+        db.execute(text("INSERT INTO odometer_readings (id, vehicle_id, km, read_on, source, created_at) "
+                        "VALUES ('r1', 'v1', 5, '2026-01-02', 'customer', '2026-01-02')"))
+        db.execute(text("INSERT INTO service_events (id, vehicle_id, occurred_on, kind, created_at) "
+                        "VALUES ('s1', 'v1', '2026-01-02', 'wash', '2026-01-02')"))
+        db.execute(text("INSERT INTO fuelings (fueling_id, vehicle_id, liters, fueled_at, month) "
+                        "VALUES ('f1', 'v1', 40, '2026-01-02', '2026-01')"))
+        db.execute(text("INSERT INTO deliveries (id, vehicle_id, created_at) VALUES ('d1', 'v1', '2026-01-02')"))
+    command.upgrade(alembic_config("fleet", url), "head")
+    with engine.connect() as db:
+        for table in ("odometer_readings", "service_events", "fuelings", "deliveries"):
+            assert db.execute(text(f"SELECT organisation_id FROM {table}")).scalar_one() == ORG
+    engine.dispose()

@@ -3,6 +3,7 @@ import uuid
 import pytest
 from nameko.testing.services import worker_factory
 
+from shared.db import STAFF_SCOPE
 from shared.errors import ValidationFailed
 from shared.messaging import CONTRACT_CHANGED, VEHICLE_ASSIGNED
 
@@ -41,7 +42,7 @@ def test_assignment_and_contract_events_carry_what_the_driver_profile_needs(serv
         "starts_on": "2026-12-01", "ends_on": "2028-11-30", "length_months": 24,
         "add_on_services": ["celebration_wash"], "included_km": 40000, "start_km": 5}
     assert deal["monthly_total"] == "400.00" and deal["remaining_months"] == 24
-    history = service.vehicle_history(car["id"], 10)["items"]
+    history = service.vehicle_history(car["id"], STAFF_SCOPE, 10)["items"]
     assert [(h["driver_person_id"], h["cost_center"]) for h in history] == [(DRIVER, None), (NEXT_DRIVER, "CC-1")]
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from shared import config
 from shared.crypto import FieldCipher, new_key
-from shared.db import utcnow
+from shared.db import STAFF_SCOPE, utcnow
 from shared.errors import ValidationFailed
 
 from services.identity import exceptions as exc
@@ -30,7 +30,7 @@ def test_national_id_is_stored_encrypted_masked_and_searchable_by_blind_index(se
     assert HETU not in str(dict(raw))
     assert person.national_id_masked == "131052-****"
     assert cipher.decrypt(person.national_id_encrypted) == HETU
-    rows, _ = handlers.list_persons(session, {"national_id": HETU}, 10, None)
+    rows, _ = handlers.list_persons(session, {"national_id": HETU}, 10, None, STAFF_SCOPE)
     assert [row.id for row in rows] == [person.id]
 
 
