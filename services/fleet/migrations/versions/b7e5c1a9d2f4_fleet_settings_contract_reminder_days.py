@@ -1,7 +1,7 @@
 """fleet settings per customer company: contract reminder lead time
 
 Revision ID: b7e5c1a9d2f4
-Revises: ebb1169f84ed
+Revises: f6069b20c722
 Create Date: 2026-11-25 14:05:00
 
 """
@@ -13,7 +13,7 @@ import shared.db
 
 
 revision: str = 'b7e5c1a9d2f4'
-down_revision: Union[str, Sequence[str], None] = 'ebb1169f84ed'
+down_revision: Union[str, Sequence[str], None] = 'f6069b20c722'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
