@@ -51,12 +51,20 @@ class IdentityRoutes:
     def create_person(self, request, principal):
         return created(self.rpc.identity.create_person(json_body(request)))
 
-    @route("GET", "/persons", summary="List persons in scope (national_id lookup: staff only)", tag=TAG,
+    @route("GET", "/persons", summary="List persons in scope", tag=TAG,
            roles=STAFF_OR_MANAGER, query=schemas.PersonFilter, response=schemas.Person, paginated=True)
     def list_persons(self, request, principal):
+        if "national_id" in request.args:
+            raise ValidationFailed("A national id never goes into a URL", {
+                "national_id": ["Use POST /persons/search with {\"national_id\": ...} in the body."]})
         filters, limit, cursor = page_args(request)
         result = self.rpc.identity.list_persons(filters, limit, cursor, principal.visible_organisations())
         return {**result, "items": [principal.redact_person(item) for item in result["items"]]}
+
+    @route("POST", "/persons/search", summary="Find a person by national id (in the body, never in a URL)",
+           tag=TAG, roles=STAFF, body=schemas.PersonSearch, response=schemas.Person, paginated=True)
+    def search_persons(self, request, principal):
+        return self.rpc.identity.search_persons(json_body(request))
 
     @route("GET", "/persons/<string:person_id>", summary="Read a person", tag=TAG, roles=STAFF_OR_MANAGER,
            response=schemas.Person)

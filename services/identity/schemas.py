@@ -67,10 +67,14 @@ class Person(AddressFields):
 
 
 class PersonFilter(StrictSchema):
-    national_id = NationalId()
     email = fields.Email()
     phone = Phone()
     last_name = fields.String()
+
+
+class PersonSearch(StrictSchema):
+    """A national id travels in a body only, never in a URL (logs, proxies, history)."""
+    national_id = NationalId(required=True, load_only=True)
 
 
 class RoleCreate(StrictSchema):

@@ -1,10 +1,9 @@
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, REQUEST_LOGGED
+from shared.messaging import ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, REQUEST_LOGGED, rpc
 from shared.schemas import load
 from shared.service_base import Actor, ServiceBase
 
@@ -77,6 +76,12 @@ class IdentityService(ServiceBase):
                                                   organisation_ids)
         handlers.record_access(self.db, self.actor, [row.id for row in rows], "list_persons")
         return page(schemas.Person(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def search_persons(self, payload):
+        persons = handlers.find_by_national_id(self.db, load(schemas.PersonSearch(), payload)["national_id"])
+        handlers.record_access(self.db, self.actor, [person.id for person in persons], "search_persons")
+        return page(schemas.Person(many=True).dump(persons), None)
 
     # roles
     @rpc
