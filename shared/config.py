@@ -59,8 +59,9 @@ def rpc_timeout() -> float:
 
 
 def rate_limit(kind: str) -> tuple[float, int]:
-    """(requests per second, burst) per client IP or per account at the gateway; rate 0 = off."""
-    defaults = {"IP": ("20", "100"), "ACCOUNT": ("10", "50")}[kind]
+    """(requests per second, burst) per client IP, per account, or of `POST /auth/token` per
+    client IP (LOGIN_IP) at the gateway; rate 0 = off."""
+    defaults = {"IP": ("20", "100"), "ACCOUNT": ("10", "50"), "LOGIN_IP": ("0.5", "20")}[kind]
     return (float(env(f"GATEWAY_RATE_PER_{kind}", defaults[0])),
             int(env(f"GATEWAY_BURST_PER_{kind}", defaults[1])))
 

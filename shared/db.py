@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, MetaData, String, create_engine, event, select, text, true, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -168,6 +169,11 @@ def in_scope(column, scope):
 def visible(value, scope) -> bool:
     """The same for a loaded row's value."""
     return scope is None or value in scope
+
+
+def insert_or_update(session: Session, table):
+    """The backend's INSERT with `.on_conflict_do_update/_nothing` (PostgreSQL or SQLite)."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def page(items, next_cursor) -> dict:

@@ -8,6 +8,11 @@ from gateway.auth import STAFF, STAFF_OR_MANAGER
 from gateway.http import created, json_body, page_args, route
 
 TAG = "identity"
+
+
+def client_of(request) -> str:
+    """The client a login lockout is kept for: the peer address the gateway sees."""
+    return (request.remote_addr or "unknown")[:64]
 ANY_ROLE = ("staff", "fleet_manager", "driver")
 
 
@@ -15,12 +20,12 @@ class IdentityRoutes:
     @route("POST", "/auth/token", summary="Log in: username and password for a bearer token",
            tag="auth", auth=False, body=schemas.TokenRequest, response=schemas.Token)
     def issue_token(self, request):
-        return self.rpc.identity.issue_token(json_body(request))
+        return self.rpc.identity.issue_token(json_body(request), client_of(request))
 
     @route("PUT", "/me/password", summary="Change the caller's password (its other tokens stop working)",
            tag="auth", roles=ANY_ROLE, body=schemas.PasswordChange, status=204)
     def change_password(self, request, principal):
-        self.rpc.identity.change_password(principal.account_id, json_body(request))
+        self.rpc.identity.change_password(principal.account_id, json_body(request), client_of(request))
         return Response(status=204)
 
     # organisations

@@ -9,6 +9,15 @@ from services.identity.models import (CUSTOMER_TYPES, RELATIONSHIP_TRANSITIONS, 
 Name = lambda: fields.String(required=True, validate=validate.Length(min=1, max=100))  # noqa: E731
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: 0, 1 and "false" are errors, not booleans."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class AddressFields(StrictSchema):
     street_address = fields.String(validate=validate.Length(max=200), allow_none=True)
     postal_code = PostalCode(allow_none=True)
@@ -184,7 +193,7 @@ class Account(StrictSchema):
 
 
 class AccountUpdate(StrictSchema):
-    active = fields.Boolean()
+    active = StrictBoolean()
     scope = fields.String(validate=validate.OneOf(SCOPES))
 
 

@@ -152,17 +152,19 @@ class IdentityService(ServiceBase):
     @rpc
     def update_account(self, account_id, payload):
         return schemas.Account().dump(
-            handlers.update_account(self.db, account_id, load(schemas.AccountUpdate(), payload)))
+            handlers.update_account(self.db, account_id, load(schemas.AccountUpdate(), payload), self.actor))
 
     @rpc
-    def change_password(self, account_id, payload):
+    def change_password(self, account_id, payload, client):
+        """client: the caller's address; wrong current passwords count as failed logins."""
         data = load(schemas.PasswordChange(), payload)
-        handlers.change_password(self.db, account_id, data["current_password"], data["new_password"])
+        handlers.change_password(self.db, account_id, data["current_password"], data["new_password"], client)
 
     @rpc
-    def issue_token(self, payload):
+    def issue_token(self, payload, client):
+        """client: the caller's address (lockout per username and client)."""
         data = load(schemas.TokenRequest(), payload)
-        return handlers.issue_token(self.db, data["username"], data["password"])
+        return handlers.issue_token(self.db, data["username"], data["password"], client)
 
     @rpc
     def get_principal(self, account_id, token_version):
