@@ -1,17 +1,26 @@
 """Request limits at the gateway (issue 8): per client IP and per account token buckets
-answer 429 with Retry-After and recover; body size and page size caps."""
+answer 429 with Retry-After and recover; body size and page size caps. A flood costs
+nothing downstream (issue 12 §5) and login attempts are throttled per IP (§4)."""
+import threading
 import time
+import urllib.parse
 import uuid
 
 import pytest
+import requests
+from sqlalchemy import text
 
-from shared.testing import ADMIN, start_stack
+from shared.db import make_engine
+from shared.messaging import REQUEST_LOGGED, handler_queue_name
+from shared.testing import ADMIN, Vhosts, start_stack
 
 
 @pytest.fixture(scope="module")
 def limited():
     stack = start_stack(extra_env={"GATEWAY_RATE_PER_IP": "2", "GATEWAY_BURST_PER_IP": "12",
-                                   "GATEWAY_RATE_PER_ACCOUNT": "1", "GATEWAY_BURST_PER_ACCOUNT": "4"})
+                                   "GATEWAY_RATE_PER_ACCOUNT": "1", "GATEWAY_BURST_PER_ACCOUNT": "4",
+                                   "GATEWAY_RATE_PER_LOGIN_IP": "0.01", "GATEWAY_BURST_PER_LOGIN_IP": "3",
+                                   "GATEWAY_CSV_MAX_ROWS": "1"})
     yield stack
     stack.stop()
 
@@ -19,7 +28,9 @@ def limited():
 def test_per_ip_limit_answers_429_with_retry_after_then_recovers(limited):
     time.sleep(6)  # the startup health checks spent some of this IP's burst
     client = limited.client()
-    statuses = [client.get("/health").status_code for _ in range(20)]
+    statuses = []
+    while 429 not in statuses and len(statuses) < 500:  # a slow /health lets the bucket refill meanwhile
+        statuses.append(client.get("/health").status_code)
     assert statuses[0] == 200 and statuses[-1] == 429
     refused = client.get("/health")
     assert refused.status_code == 429 and refused.json()["details"]["limit"] == "ip"
@@ -42,6 +53,86 @@ def test_per_account_limit_is_separate_for_each_account(limited):
                                       "role": "staff"}).status_code == 201
     other = limited.client().login(username, "Long-enough-password-1")
     assert other.get("/organisations").status_code == 200
+
+
+def test_login_attempts_are_throttled_per_ip(limited):
+    guesser = limited.client(source_ip="127.0.0.10")
+    statuses = [guesser.post("/auth/token", json={"username": f"guess-{n}", "password": "Wrong-password-1"})
+                for n in range(4)]
+    assert [r.status_code for r in statuses] == [401, 401, 401, 429]
+    assert statuses[-1].json()["details"]["limit"] == "login" and int(statuses[-1].headers["Retry-After"]) >= 1
+    assert limited.client(source_ip="127.0.0.11").login(*ADMIN).get("/organisations").status_code == 200
+
+
+def usage_rows(stack) -> int:
+    url = stack.env.get("IDENTITY_DATABASE_URL") or f"sqlite:///{stack.var_dir / 'identity.db'}"
+    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM web_usage")).scalar_one()
+    engine.dispose()
+    return count
+
+
+def usage_events_published(stack) -> int:
+    vhosts = Vhosts()
+    vhost = urllib.parse.unquote(urllib.parse.urlparse(stack.amqp_uri).path[1:])
+    queue = handler_queue_name("gateway", REQUEST_LOGGED, "identity", "on_request_logged")
+    stats = requests.get(f"{vhosts.base}/queues/{urllib.parse.quote(vhost, safe='')}/{queue}", auth=vhosts.auth,
+                         timeout=10).json()
+    return stats.get("message_stats", {}).get("publish", 0)
+
+
+def settled(read, pause=6, timeout=90):
+    """The value once two reads `pause` s apart agree (gateway batches flush every second,
+    the broker's statistics every 5 s)."""
+    deadline, last = time.time() + timeout, read()
+    while time.time() < deadline:
+        time.sleep(pause)
+        current = read()
+        if current == last:
+            return current
+        last = current
+    raise TimeoutError("still changing")
+
+
+def test_a_flood_of_refused_requests_records_nothing(limited):
+    user = limited.client(source_ip="127.0.0.12").login(*ADMIN)
+    rows, published = settled(lambda: (usage_rows(limited), usage_events_published(limited)))
+    statuses, done = [], threading.Event()
+    flooder = limited.client(source_ip="127.0.0.13")  # no token: 401 when not 429
+
+    def flood():
+        for _ in range(2000):
+            statuses.append(flooder.get("/organisations").status_code)
+        done.set()
+
+    thread = threading.Thread(target=flood)
+    thread.start()
+    while len(statuses) < 500 and thread.is_alive():
+        time.sleep(0.05)
+    assert user.get("/organisations").status_code == 200  # meanwhile, a real user is served
+    thread.join(timeout=600)
+    assert done.is_set() and statuses.count(429) >= 1500 and set(statuses) <= {429, 401}
+    # only the real user's request is recorded: one row, one event
+    assert settled(lambda: (usage_rows(limited), usage_events_published(limited))) == (rows + 1, published + 1)
+
+
+def test_a_csv_report_over_the_row_cap_is_refused(limited):
+    from tests.conftest import unique_business_id
+    from tests.test_security_headers import random_plate
+
+    time.sleep(6)
+    admin = limited.client(source_ip="127.0.0.14").login(*ADMIN)
+    company = admin.post("/organisations", json={"name": "Cap Oy", "business_id": unique_business_id()}).json()
+    for cost_center in ("A", "B"):
+        assert admin.post("/vehicles", json={
+            "registration_number": random_plate(), "vin": "WVWZZZ1JZXW000001", "make": "Skoda", "model": "Octavia",
+            "vehicle_class": "passenger_car", "power_source": "diesel", "co2_g_per_km": 120,
+            "user_organisation_id": company["id"], "cost_center": cost_center}).status_code == 201
+    time.sleep(2)
+    export = admin.get("/reports/co2-by-cost-center", headers={"Accept": "text/csv"})
+    assert export.status_code == 400 and "_query" in export.json()["details"]
+    assert admin.get("/reports/co2-by-cost-center").status_code == 200  # the JSON pages still answer
 
 
 def test_body_and_page_size_caps(stack, admin):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import tokens
 from shared.crypto import FieldCipher, blind_index
-from shared.db import in_scope, insert_or_update, paginate, utcnow, visible
+from shared.db import in_scope, insert_or_update, new_id, paginate, utcnow, visible
 from shared.errors import ValidationFailed
 from shared.validators import mask_national_id
 
@@ -462,8 +462,10 @@ def list_access(session, person_id, limit, cursor):
     return paginate(session, stmt, (AccessAudit.at, AccessAudit.id), limit, cursor)
 
 
-def record_usage(session, entry: dict) -> None:
-    session.add(WebUsage(**entry))
+def record_usage(session, entries: list[dict]) -> None:
+    """One insert per batch of requests (the gateway batches them)."""
+    if entries:
+        session.execute(WebUsage.__table__.insert(), [{"id": new_id(), **entry} for entry in entries])
     session.commit()
 
 

@@ -230,8 +230,14 @@ class WebUsageEntry(StrictSchema):
     at = fields.AwareDateTime(required=True)
 
 
-class RequestLoggedEvent(WebUsageEntry):
-    """gateway.request_logged as identity reads it."""
+class WebUsageRow(WebUsageEntry):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class RequestLoggedEvent(StrictSchema):
+    """gateway.request_logged as identity reads it: a batch of requests."""
+    entries = fields.List(fields.Nested(WebUsageRow), required=True)
 
     class Meta:
         unknown = EXCLUDE

@@ -178,7 +178,7 @@ class IdentityService(ServiceBase):
 
     @event_handler("gateway", REQUEST_LOGGED)
     def on_request_logged(self, payload):
-        handlers.record_usage(self.db, load(schemas.RequestLoggedEvent(), payload))
+        handlers.record_usage(self.db, load(schemas.RequestLoggedEvent(), payload)["entries"])
 
     @timer(interval=DAY, eager=True)
     def purge_web_usage(self):

@@ -234,9 +234,8 @@ def test_rotation_re_encrypts_with_the_newest_key(session):
 
 def test_web_usage_older_than_90_days_is_purged(session):
     now = utcnow()
-    for age in (1, 89, 91, 400):
-        handlers.record_usage(session, {"method": "GET", "path": "/x", "status": 200,
-                                        "at": now - dt.timedelta(days=age)})
+    handlers.record_usage(session, [{"method": "GET", "path": "/x", "status": 200,
+                                     "at": now - dt.timedelta(days=age)} for age in (1, 89, 91, 400)])
     assert handlers.purge_usage(session, now) == 2
 
 
