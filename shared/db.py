@@ -3,6 +3,7 @@ timestamps, and the one keyset pagination helper."""
 import base64
 import datetime as dt
 import json
+import os
 import uuid
 import weakref
 from decimal import Decimal
@@ -10,6 +11,7 @@ from decimal import Decimal
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, MetaData, String, create_engine, event, select, text, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -64,8 +66,22 @@ def IdColumn():  # noqa: N802 - reads like a type in models
     return String(36)
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file with mode 0600 (SQLite gives its -wal and -shm files the
+    same mode); tighten an existing one."""
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    try:
+        os.chmod(path, 0o600)
+    except PermissionError:  # not ours: leave it as its owner made it
+        pass
+
+
 def make_engine(url: str):
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -55,3 +55,12 @@ def test_csv_report_cells_cannot_be_formulas(admin, make_org):
             if row["user_organisation_id"] == company["id"]]
     assert sorted(row["cost_center"] for row in rows) == sorted(
         ["'=HYPERLINK(\"http://evil\")", "'@SUM(1)", "'+1", "'\tTAB"])
+
+
+def test_the_stacks_database_files_are_private(stack, admin):
+    import stat
+
+    databases = [path for path in stack.var_dir.iterdir() if ".db" in path.name]
+    assert databases or stack.env.get("IDENTITY_DATABASE_URL")
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in databases} == \
+        {path.name: 0o600 for path in databases}
