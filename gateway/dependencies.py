@@ -10,7 +10,11 @@ from shared.messaging import ClusterRpc
 
 class Rpc(ClusterRpc):
     """`self.rpc.<service>.<method>(...)` waits at most SECTO_RPC_TIMEOUT seconds;
-    `.call_async(...)` returns a Pending for parallel fan-out."""
+    `.call_async(...)` returns a Pending for parallel fan-out. A request expires in the
+    broker after that time too: nobody waits for its answer any more."""
+
+    def __init__(self, **publisher_options):
+        super().__init__(expiration=config.rpc_timeout(), **publisher_options)
 
     def get_dependency(self, worker_ctx):
         return Services(super().get_dependency(worker_ctx), config.rpc_timeout())

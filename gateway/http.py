@@ -50,8 +50,25 @@ def internal_error_response(correlation_id) -> Response:
                           "details": {"correlation_id": correlation_id}}, 500)
 
 
+# every answer: no MIME sniffing, not framed, not cached (personal data), no active content
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def secure(response: Response) -> Response:
+    """Add SECURITY_HEADERS; a route may set its own Cache-Control or CSP (the docs page)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 class JsonWsgiApp(WsgiApp):
-    """Unknown path / wrong method answer JSON too."""
+    """Unknown path / wrong method answer JSON too; every answer gets SECURITY_HEADERS."""
 
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
@@ -65,7 +82,7 @@ class JsonWsgiApp(WsgiApp):
                                       "message": exc.description, "details": {}}, exc.code)
             if exc.code == 405:
                 response.headers["Allow"] = ", ".join(exc.valid_methods or [])
-        return response(environ, start_response)
+        return secure(response)(environ, start_response)
 
 
 class JsonWebServer(WebServer):
@@ -76,6 +93,10 @@ class JsonWebServer(WebServer):
 
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
+
+    def stop(self):
+        super().stop()
+        self.usage.flush()
 
 
 class HttpEntrypoint(HttpRequestHandler):

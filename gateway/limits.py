@@ -1,6 +1,7 @@
-"""Request rate limits of one gateway process: a token bucket per client IP and per
-account (the verified token's subject). With N gateway processes the effective limit is
-N times the configured one."""
+"""Request rate limits of one gateway process: a token bucket per client IP, per account
+(the verified token's subject) and, for login attempts, per client IP again (a password
+guesser spreading its guesses over many usernames). With N gateway processes the
+effective limit is N times the configured one."""
 import math
 import time
 from collections import OrderedDict
@@ -12,6 +13,7 @@ from gateway.auth import bearer_token
 from gateway.clients import client_address
 
 MAX_TRACKED = 100_000  # buckets kept; the least recently used go first
+LOGIN_PATH = "/auth/token"
 
 
 class TokenBucket:
@@ -33,11 +35,14 @@ class TokenBucket:
 class RateLimits:
     def __init__(self):
         self.limits = {kind: TokenBucket(rate, burst) for kind, (rate, burst) in
-                       (("ip", config.rate_limit("IP")), ("account", config.rate_limit("ACCOUNT"))) if rate > 0}
+                       (("ip", config.rate_limit("IP")), ("account", config.rate_limit("ACCOUNT")),
+                        ("login", config.rate_limit("LOGIN_IP"))) if rate > 0}
 
     def check(self, request) -> None:
         now = time.monotonic()
-        keys = {"ip": client_address(request), "account": _account_of(request)}
+        ip = client_address(request)
+        keys = {"ip": ip, "account": _account_of(request),
+                "login": ip if request.method == "POST" and request.path.endswith(LOGIN_PATH) else None}
         for kind, bucket in self.limits.items():
             if keys[kind] is None:
                 continue

@@ -1,4 +1,6 @@
 """Settings from the environment (SPEC §0). Read at call time so tests can override."""
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -49,9 +51,15 @@ def data_keys() -> list[str]:
     return [key.strip() for key in required("SECTO_DATA_KEYS").split(",") if key.strip()]
 
 
-def index_key() -> bytes:
-    """Key of the blind index (keyed hash for exact lookups); separate from the data keys."""
-    return required("SECTO_INDEX_KEY").encode()
+def index_key(service: str | None = None) -> bytes:
+    """Key of the blind index (keyed hash for exact lookups); separate from the data keys.
+    Identity uses SECTO_INDEX_KEY; another service (KYC) its own key, SECTO_INDEX_KEY_<SERVICE>
+    or else one derived from SECTO_INDEX_KEY, so its indexes cannot be matched with identity's."""
+    master = required("SECTO_INDEX_KEY").encode()
+    if service is None:
+        return master
+    own = env(f"SECTO_INDEX_KEY_{service.upper()}")
+    return own.encode() if own else hmac.new(master, f"secto-blind-index:{service}".encode(), hashlib.sha256).digest()
 
 
 def rpc_timeout() -> float:
@@ -59,8 +67,9 @@ def rpc_timeout() -> float:
 
 
 def rate_limit(kind: str) -> tuple[float, int]:
-    """(requests per second, burst) per client IP or per account at the gateway; rate 0 = off."""
-    defaults = {"IP": ("20", "100"), "ACCOUNT": ("10", "50")}[kind]
+    """(requests per second, burst) per client IP, per account, or of `POST /auth/token` per
+    client IP (LOGIN_IP) at the gateway; rate 0 = off."""
+    defaults = {"IP": ("20", "100"), "ACCOUNT": ("10", "50"), "LOGIN_IP": ("0.5", "20")}[kind]
     return (float(env(f"GATEWAY_RATE_PER_{kind}", defaults[0])),
             int(env(f"GATEWAY_BURST_PER_{kind}", defaults[1])))
 

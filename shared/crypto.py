@@ -37,6 +37,9 @@ class FieldCipher:
     def rotate(self, token: str) -> str:
         return self._fernet.rotate(token.encode()).decode()
 
+    def rotate_bytes(self, token: bytes) -> bytes:
+        return self._fernet.rotate(token)
+
 
 def blind_index(value: str, key: bytes | None = None) -> str:
     """Deterministic keyed hash for exact lookups of an encrypted value."""

@@ -3,12 +3,15 @@ timestamps, and the one keyset pagination helper."""
 import base64
 import datetime as dt
 import json
+import os
 import uuid
 import weakref
 from decimal import Decimal
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, MetaData, String, create_engine, event, select, text, true, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -63,8 +66,22 @@ def IdColumn():  # noqa: N802 - reads like a type in models
     return String(36)
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file with mode 0600 (SQLite gives its -wal and -shm files the
+    same mode); tighten an existing one."""
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    try:
+        os.chmod(path, 0o600)
+    except PermissionError:  # not ours: leave it as its owner made it
+        pass
+
+
 def make_engine(url: str):
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -194,6 +211,11 @@ def in_scope(column, scope):
 def visible(value, scope) -> bool:
     """The same for a loaded row's value."""
     return is_staff(scope) or value in scope
+
+
+def insert_or_update(session: Session, table):
+    """The backend's INSERT with `.on_conflict_do_update/_nothing` (PostgreSQL or SQLite)."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def page(items, next_cursor) -> dict:

@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import time
+import urllib.parse
 
 import structlog
 from nameko.extensions import DependencyProvider
@@ -20,9 +21,18 @@ _configured = False
 _component = None
 
 
+def _redact_text(text: str) -> str:
+    """Also a percent-encoded one (`131052%2B308T`, `%31%33…`): then the decoded text is logged."""
+    if "%" in text:
+        decoded = urllib.parse.unquote(text)
+        if NATIONAL_ID_RE.search(decoded):
+            text = decoded
+    return NATIONAL_ID_RE.sub("[redacted-national-id]", text)
+
+
 def _redact(value):
     if isinstance(value, str):
-        return NATIONAL_ID_RE.sub("[redacted-national-id]", value)
+        return _redact_text(value)
     if isinstance(value, dict):
         return {k: ("[redacted]" if str(k).lower() in SECRET_KEYS else _redact(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

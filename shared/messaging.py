@@ -7,7 +7,10 @@ before its consumer first ran is then queued, not dropped.
 """
 from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
+from nameko import config as nameko_config
 from nameko import rpc as nameko_rpc
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT
 from nameko.standalone.events import get_event_exchange
 
 # identity
@@ -177,6 +180,37 @@ def _drain_and_delete(connection, source, target, attempts=5):
         pass
 
 
+# RPC requests and replies are transient (delivery_mode 1): they are worthless after the
+# caller's timeout, and a persistent one would write its arguments (a national id, say) to the
+# broker's disk. Events stay persistent and carry no national id (tests/test_event_payloads.py).
+
+class TransientPublisher(Publisher):
+    delivery_mode = NON_PERSISTENT
+
+
+class TransientResponder(nameko_rpc.Responder):
+    publisher_cls = TransientPublisher
+
+
+class TransientRpcConsumer(nameko_rpc.RpcConsumer):
+    def handle_result(self, message, result, exc_info):
+        responder = TransientResponder(self.amqp_uri, nameko_rpc.get_rpc_exchange(), message,
+                                       ssl=nameko_config.get(AMQP_SSL_CONFIG_KEY),
+                                       login_method=nameko_config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.consumer.ack_message(message)
+        return result, exc_info
+
+
+class Rpc(nameko_rpc.Rpc):
+    """nameko's RPC entrypoint, replying with transient messages. Every @rpc of a service
+    must be this one: they share one consumer of the service's RPC queue."""
+    rpc_consumer = TransientRpcConsumer()
+
+
+rpc = Rpc.decorator
+
+
 class ReplyListener(nameko_rpc.ReplyListener):
     """nameko checks for replies lost while disconnected each time its reply consumer
     connects, the first time too: an RPC made while the container is still starting (a
@@ -194,8 +228,11 @@ class ReplyListener(nameko_rpc.ReplyListener):
 
 
 class ClusterRpc(nameko_rpc.ClusterRpc):
+    """RPC client sending transient requests."""
+    publisher_cls = TransientPublisher
     reply_listener = ReplyListener()
 
 
 class ServiceRpc(nameko_rpc.ServiceRpc):
+    publisher_cls = TransientPublisher
     reply_listener = ReplyListener()

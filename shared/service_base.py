@@ -7,14 +7,13 @@ from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
-from nameko.rpc import rpc
 
 from shared import config
 from shared.crypto import FieldCipher
 from shared.db import ping, utcnow
 from shared.logging import CORRELATION_ID, CorrelationLog, get_logger
 from shared.metrics import DEAD_LETTERED, Metrics
-from shared.messaging import REJECT_REASON_HEADER, dead_letter_queue_name, declare_topology
+from shared.messaging import REJECT_REASON_HEADER, dead_letter_queue_name, declare_topology, rpc
 
 log = get_logger(__name__)
 

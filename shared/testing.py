@@ -33,7 +33,8 @@ ADMIN = ("test-admin", "Admin-password-123")
 # the whole suite calls one test stack from 127.0.0.1: its rate limits are out of the way
 # (tests/test_rate_limits.py starts a stack with low ones)
 UNLIMITED = {"GATEWAY_RATE_PER_IP": "100000", "GATEWAY_BURST_PER_IP": "100000",
-             "GATEWAY_RATE_PER_ACCOUNT": "100000", "GATEWAY_BURST_PER_ACCOUNT": "100000"}
+             "GATEWAY_RATE_PER_ACCOUNT": "100000", "GATEWAY_BURST_PER_ACCOUNT": "100000",
+             "GATEWAY_RATE_PER_LOGIN_IP": "100000", "GATEWAY_BURST_PER_LOGIN_IP": "100000"}
 
 
 def amqp_uri():
@@ -113,25 +114,39 @@ def vhost_uri():
     vhosts.delete(name)
 
 
-class ApiClient:
-    """requests against the gateway, optionally with a bearer token."""
+class _FromAddress(requests.adapters.HTTPAdapter):
+    def __init__(self, source_ip):
+        self.source_ip = source_ip
+        super().__init__()
 
-    def __init__(self, base_url, token=None):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs, source_address=(self.source_ip, 0))
+
+
+class ApiClient:
+    """requests against the gateway, optionally with a bearer token; `source_ip` (e.g.
+    127.0.0.2: all of 127/8 is loopback) makes it another client for per-IP limits."""
+
+    def __init__(self, base_url, token=None, source_ip=None):
         self.base_url = base_url
         self.token = token
+        self.source_ip = source_ip
+        self.session = requests  # a new connection per request, unless from another address
+        if source_ip:
+            self.session = requests.Session()
+            self.session.mount("http://", _FromAddress(source_ip))
 
     def login(self, username, password) -> "ApiClient":
-        response = requests.post(f"{self.base_url}/auth/token", json={"username": username, "password": password},
-                                 timeout=10)
+        response = self.post("/auth/token", json={"username": username, "password": password})
         assert response.status_code == 200, response.text
-        return ApiClient(self.base_url, response.json()["access_token"])
+        return ApiClient(self.base_url, response.json()["access_token"], self.source_ip)
 
     def request(self, method, path, **kwargs) -> requests.Response:
         headers = kwargs.pop("headers", {})
         if self.token:
             headers.setdefault("Authorization", f"Bearer {self.token}")
         kwargs.setdefault("timeout", 15)
-        return requests.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
+        return self.session.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs)
@@ -154,8 +169,8 @@ class RunningStack:
         self.stack, self.base_url, self.amqp_uri, self.web_url = stack, base_url, amqp_uri, web_url
         self.var_dir, self.log_path, self.env = var_dir, log_path, env
 
-    def client(self, token=None) -> ApiClient:
-        return ApiClient(self.base_url, token)
+    def client(self, token=None, source_ip=None) -> ApiClient:
+        return ApiClient(self.base_url, token, source_ip)
 
     def admin(self) -> ApiClient:
         return self.client().login(*ADMIN)

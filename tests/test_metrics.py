@@ -22,10 +22,12 @@ def scrape(port) -> str:
     return response.text
 
 
-def test_gateway_and_service_processes_expose_metrics(stack, admin, make_person):
+def test_gateway_and_service_processes_expose_metrics(stack, admin, make_person, make_user, make_org):
     make_person()
     assert admin.get("/organisations", params={"limit": 201}).status_code == 400
-    gateway = requests.get(f"{stack.base_url}/metrics", timeout=5)
+    assert requests.get(f"{stack.base_url}/metrics", timeout=5).status_code == 401
+    assert make_user("fleet_manager", organisation_id=make_org()["id"])[1].get("/metrics").status_code == 404
+    gateway = admin.get("/metrics")
     assert gateway.status_code == 200 and gateway.headers["Content-Type"].startswith("text/plain")
     assert sample(gateway.text, "secto_http_request_seconds_count", route="/api/v1/persons", method="POST",
                   status="201") >= 1

@@ -37,7 +37,7 @@ class TestIdentitySlice:
     def test_staff_finds_a_person_by_exact_national_id(self, admin, make_person):
         national_id = unique_national_id()
         person = make_person(national_id=national_id)
-        found = admin.get("/persons", params={"national_id": national_id}).json()
+        found = admin.post("/persons/search", json={"national_id": national_id}).json()
         assert [item["id"] for item in found["items"]] == [person["id"]]
 
     def test_lists_page_with_a_cursor(self, admin, make_org):

@@ -42,9 +42,16 @@ def dev_secrets(var_dir: Path) -> dict:
                  "SECTO_INDEX_KEY": secrets.token_urlsafe(32), "WEB_SECRET_KEY": secrets.token_urlsafe(32)}
     values = {name: os.environ.get(name) or stored.get(name) or generated[name] for name in generated}
     if values != stored:
-        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-        path.chmod(0o600)
+        write_private(path, "".join(f"{k}={v}\n" for k, v in values.items()))
     return values
+
+
+def write_private(path: Path, text: str) -> None:
+    """Mode 0600 from the first byte on (never readable by others, not even briefly)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an older file keeps its mode through O_TRUNC
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
 
 
 def wait_for_port(host, port, timeout, processes=()):

@@ -6,7 +6,9 @@ import io
 from werkzeug.wrappers import Response
 
 from services.fleet import schemas
-from shared.errors import NotFound
+from shared import config
+from shared.errors import NotFound, ValidationFailed
+from shared.spreadsheet import safe_row
 
 from gateway.auth import STAFF, STAFF_OR_MANAGER
 from gateway.dependencies import gather
@@ -15,6 +17,7 @@ from gateway.http import created, json_body, page_args, route
 TAG = "fleet"
 REPORTS = "reports"
 CSV_PAGE = 200
+CSV_MAX_ROWS = 50_000  # one CSV file is built in memory: larger reports are read as JSON pages
 
 
 class FleetRoutes:
@@ -219,11 +222,14 @@ class FleetRoutes:
         scope = principal.narrowed_to(query.pop("organisation_id", None))
         if request.accept_mimetypes.best_match(["application/json", "text/csv"]) != "text/csv":
             return call(scope, query, limit, cursor)
-        rows = []
+        rows, max_rows = [], int(config.env("GATEWAY_CSV_MAX_ROWS", CSV_MAX_ROWS))
         while True:
             result = call(scope, query, CSV_PAGE, cursor)
             rows += result["items"]
             cursor = result["next_cursor"]
+            if len(rows) > max_rows:
+                raise ValidationFailed("Report too large for one CSV file", {
+                    "_query": [f"More than {max_rows} rows: narrow the query or read the JSON pages."]})
             if not cursor:
                 break
         return csv_response(rows, list(row_schema().fields), f"{name}.csv")
@@ -231,8 +237,8 @@ class FleetRoutes:
 
 def csv_response(rows, columns, filename) -> Response:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(safe_row(row.get(column) for column in columns) for row in rows)
     return Response(buffer.getvalue().encode("utf-8-sig"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

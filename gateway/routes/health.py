@@ -4,6 +4,7 @@ from werkzeug.wrappers import Response
 from shared.config import SERVICES
 from shared.errors import ServiceUnavailable
 
+from gateway.auth import STAFF
 from gateway.http import json_response, route
 
 HEALTH_TIMEOUT = 2.0
@@ -25,6 +26,7 @@ class HealthRoutes:
                              200 if healthy else 503)
 
     @route("GET", "/metrics", summary="Prometheus metrics of this gateway process (request latency by route "
-           "and status); each service process exposes its own on METRICS_PORT", tag="operations", auth=False)
-    def metrics(self, request):
+           "and status; staff only); each service process exposes its own on METRICS_PORT (loopback)",
+           tag="operations", roles=STAFF)
+    def metrics(self, request, principal):
         return Response(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -8,6 +8,11 @@ from gateway.auth import STAFF, STAFF_OR_MANAGER
 from gateway.http import created, json_body, page_args, route
 
 TAG = "identity"
+
+
+def client_of(request) -> str:
+    """The client a login lockout is kept for: the peer address the gateway sees."""
+    return (request.remote_addr or "unknown")[:64]
 ANY_ROLE = ("staff", "fleet_manager", "driver")
 
 
@@ -15,12 +20,12 @@ class IdentityRoutes:
     @route("POST", "/auth/token", summary="Log in: username and password for a bearer token",
            tag="auth", auth=False, body=schemas.TokenRequest, response=schemas.Token)
     def issue_token(self, request):
-        return self.rpc.identity.issue_token(json_body(request))
+        return self.rpc.identity.issue_token(json_body(request), client_of(request))
 
     @route("PUT", "/me/password", summary="Change the caller's password (its other tokens stop working)",
            tag="auth", roles=ANY_ROLE, body=schemas.PasswordChange, status=204)
     def change_password(self, request, principal):
-        self.rpc.identity.change_password(principal.account_id, json_body(request))
+        self.rpc.identity.change_password(principal.account_id, json_body(request), client_of(request))
         return Response(status=204)
 
     # organisations
@@ -51,12 +56,20 @@ class IdentityRoutes:
     def create_person(self, request, principal):
         return created(self.rpc.identity.create_person(json_body(request)))
 
-    @route("GET", "/persons", summary="List persons in scope (national_id lookup: staff only)", tag=TAG,
+    @route("GET", "/persons", summary="List persons in scope", tag=TAG,
            roles=STAFF_OR_MANAGER, query=schemas.PersonFilter, response=schemas.Person, paginated=True)
     def list_persons(self, request, principal):
+        if "national_id" in request.args:
+            raise ValidationFailed("A national id never goes into a URL", {
+                "national_id": ["Use POST /persons/search with {\"national_id\": ...} in the body."]})
         filters, limit, cursor = page_args(request)
         result = self.rpc.identity.list_persons(filters, limit, cursor, principal.visible_organisations())
         return {**result, "items": [principal.redact_person(item) for item in result["items"]]}
+
+    @route("POST", "/persons/search", summary="Find a person by national id (in the body, never in a URL)",
+           tag=TAG, roles=STAFF, body=schemas.PersonSearch, response=schemas.Person, paginated=True)
+    def search_persons(self, request, principal):
+        return self.rpc.identity.search_persons(json_body(request))
 
     @route("GET", "/persons/<string:person_id>", summary="Read a person", tag=TAG, roles=STAFF_OR_MANAGER,
            response=schemas.Person)

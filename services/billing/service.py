@@ -1,9 +1,8 @@
 from nameko.events import event_handler
-from nameko.rpc import rpc
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import PERSON_ERASED, ServiceRpc
+from shared.messaging import PERSON_ERASED, ServiceRpc, rpc
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase
 

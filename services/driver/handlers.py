@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import in_scope, is_staff, new_id, paginate, utcnow
+from shared.spreadsheet import safe_row
 
 from services.driver.exceptions import (ConsentRequired, NoVehicle, OdometerGap, ProfileNotFound,
                                         WashNotIncluded)
@@ -183,11 +184,6 @@ def trip_summary(session, person_id, year) -> dict:
     return {"year": year, "trips": len(trips), "work_km": work, "private_km": private, "total_km": work + private}
 
 
-def _cell(value):
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formula injection in spreadsheets
-
-
 def trips_csv(session, person_id, year) -> str:
     """The driving log in the form the Finnish tax administration asks for (ajopäiväkirja)."""
     profile = get_profile(session, person_id)
@@ -201,10 +197,10 @@ def trips_csv(session, person_id, year) -> str:
     writer.writerow(["Päivämäärä", "Rekisteritunnus", "Kuljettaja", "Matkamittari alussa", "Matkamittari lopussa",
                      "Kilometrit", "Ajon laji", "Lähtöpaikka", "Määränpää", "Ajon tarkoitus", "Selvitys välistä"])
     for trip in trips:
-        writer.writerow([_cell(v) for v in (trip.date.isoformat(), plates.get(trip.vehicle_id), driver,
-                                            trip.odometer_start, trip.odometer_end, trip.km,
-                                            TRIP_TYPE_FI[trip.trip_type], trip.start_point, trip.end_point,
-                                            trip.purpose, trip.gap_explanation)])
+        writer.writerow(safe_row((trip.date.isoformat(), plates.get(trip.vehicle_id), driver,
+                                  trip.odometer_start, trip.odometer_end, trip.km,
+                                  TRIP_TYPE_FI[trip.trip_type], trip.start_point, trip.end_point,
+                                  trip.purpose, trip.gap_explanation)))
     summary = trip_summary(session, person_id, year)
     writer.writerow([])
     writer.writerow(["Vuosi", year])

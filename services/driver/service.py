@@ -1,10 +1,9 @@
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
 
 from shared.db import page
 from shared.logging import configure
 from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED, PERSON_ERASED,
-                              PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED)
+                              PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED, rpc)
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase
 

@@ -1,9 +1,8 @@
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, TRIP_LOGGED, VEHICLE_ASSIGNED
+from shared.messaging import CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, TRIP_LOGGED, VEHICLE_ASSIGNED, rpc
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase
 

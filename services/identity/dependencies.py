@@ -15,9 +15,11 @@ __all__ = ["Database", "Cipher", "BootstrapAdmin"]
 
 
 class BootstrapAdmin(DependencyProvider):
-    """On start, create the staff account SECTO_ADMIN_USERNAME unless it exists (SPEC §0)."""
+    """On start, create the staff account SECTO_ADMIN_USERNAME unless it exists (SPEC §0).
+    In setup: every setup ends before any entrypoint starts, so no login comes before it
+    (hashing yields to other greenthreads)."""
 
-    def start(self):
+    def setup(self):
         username = config.env("SECTO_ADMIN_USERNAME", "admin")
         password = config.env("SECTO_ADMIN_PASSWORD")
         generated = password is None

@@ -59,3 +59,18 @@ class GroupCycle(Conflict):
 class IllegalTransition(Conflict):
     code = "illegal_transition"
     default_message = "Illegal status transition"
+
+
+class CannotDeactivateSelf(Conflict):
+    code = "cannot_deactivate_self"
+    default_message = "An account cannot deactivate itself"
+
+
+class LastStaffAccount(Conflict):
+    code = "last_staff_account"
+    default_message = "The last active staff account cannot be deactivated or erased"
+
+
+class ReactivationNotAllowed(Conflict):
+    code = "reactivation_not_allowed"
+    default_message = "A fleet manager may reactivate only the accounts it deactivated itself"

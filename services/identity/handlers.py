@@ -1,20 +1,23 @@
 """Identity use cases: plain functions over a Session; each commits its own unit of work."""
 import datetime as dt
+import os
 
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
-from sqlalchemy import and_, delete, or_, select, union
+from argon2.exceptions import InvalidHashError, VerificationError
+from eventlet import tpool
+from eventlet.semaphore import Semaphore
+from sqlalchemy import and_, delete, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import tokens
 from shared.crypto import FieldCipher, blind_index
-from shared.db import STAFF_SCOPE, in_scope, is_staff, paginate, utcnow, visible
+from shared.db import STAFF_SCOPE, in_scope, insert_or_update, is_staff, new_id, paginate, utcnow, visible
 from shared.errors import ValidationFailed
 from shared.validators import mask_national_id
 
 from services.identity import exceptions as exc
-from services.identity.models import (AccessAudit, Account, CustomerRelationship, Organisation, Person, PersonRole,
-                                      SatisfactionResponse, ServiceOrder, WebUsage)
+from services.identity.models import (AccessAudit, Account, CustomerRelationship, LoginFailure, Organisation, Person,
+                                      PersonRole, SatisfactionResponse, ServiceOrder, WebUsage)
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -22,6 +25,9 @@ WEB_USAGE_RETENTION = dt.timedelta(days=90)
 ERASED_NAME = "Erased"
 _hasher = PasswordHasher()  # argon2id
 _DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
+# argon2 is ~50 ms of CPU: it runs in a real thread (argon2-cffi releases the GIL) so the other
+# requests of the process go on meanwhile, at most one hash per CPU at a time
+_hashing = Semaphore(os.cpu_count() or 1)
 
 
 # --- organisations ------------------------------------------------------------------
@@ -123,16 +129,17 @@ def get_person(session, person_id, organisation_ids) -> Person:
 
 def list_persons(session, filters, limit, cursor, organisation_ids):
     stmt = select(Person)
-    if filters.get("national_id"):
-        if not is_staff(organisation_ids):
-            raise ValidationFailed("Invalid filter", {"national_id": ["Only staff may search by national id."]})
-        stmt = stmt.where(Person.national_id_index == blind_index(filters["national_id"]))
     for field in ("email", "phone", "last_name"):
         if filters.get(field):
             stmt = stmt.where(getattr(Person, field) == filters[field])
     if not is_staff(organisation_ids):
         stmt = stmt.where(Person.id.in_(_persons_linked_to(organisation_ids)))
     return paginate(session, stmt, (Person.created_at, Person.id), limit, cursor)
+
+
+def find_by_national_id(session, national_id) -> list[Person]:
+    """Staff only (the gateway's role check): exact match through the blind index."""
+    return session.scalars(select(Person).where(Person.national_id_index == blind_index(national_id))).all()
 
 
 def update_person(session, cipher, person_id, data, organisation_ids) -> Person:
@@ -279,7 +286,7 @@ def customer_history(session, customer_id, organisation_ids) -> dict:
 def create_account(session, data) -> Account:
     _check_account_links(session, data)
     account = Account(
-        username=data["username"], password_hash=_hasher.hash(data["password"]), role=data["role"],
+        username=data["username"], password_hash=_hash(data["password"]), role=data["role"],
         person_id=data.get("person_id"), organisation_id=data.get("organisation_id"),
         scope=data.get("scope") or ("company" if data["role"] == "fleet_manager" else None),
     )
@@ -296,6 +303,8 @@ def _check_account_links(session, data):
         errors["organisation_id"] = ["A fleet manager belongs to an organisation."]
     if data["role"] == "driver" and not data.get("person_id"):
         errors["person_id"] = ["A driver account is linked to its person."]
+    if data.get("scope") and data["role"] != "fleet_manager":
+        errors["scope"] = ["Only a fleet manager account has a scope."]
     if errors:
         raise ValidationFailed("Invalid account", errors)
     if data.get("person_id"):
@@ -316,58 +325,104 @@ def list_accounts(session, filters, limit, cursor, organisation_ids):
     return paginate(session, stmt, (Account.created_at, Account.id), limit, cursor)
 
 
-def update_account(session, account_id, data) -> Account:
+def update_account(session, account_id, data, actor) -> Account:
+    """actor: {account_id, role} of the caller (the gateway checked its scope)."""
     account = get_account(session, account_id, STAFF_SCOPE)
+    if "scope" in data and account.role != "fleet_manager":
+        raise ValidationFailed("Invalid account", {"scope": ["Only a fleet manager account has a scope."]})
     if data.get("active") is False and account.active:
+        if account.id == actor.get("account_id"):
+            raise exc.CannotDeactivateSelf()
+        _keep_a_staff_account(session, [account])
         account.token_version += 1  # its tokens stop working at once
+        account.deactivated_by = actor.get("account_id")
+    if data.get("active") is True and not account.active:
+        if actor.get("role") != "staff" and account.deactivated_by != actor.get("account_id"):
+            raise exc.ReactivationNotAllowed()
+        account.deactivated_by = None
     for field, value in data.items():
         setattr(account, field, value)
     session.commit()
     return account
 
 
-def change_password(session, account_id, current_password, new_password) -> None:
+def _keep_a_staff_account(session, leaving) -> None:
+    """Nobody locks the company out: some active staff account stays."""
+    leaving_ids = [account.id for account in leaving if account.role == "staff" and account.active]
+    if leaving_ids and not session.scalars(select(Account.id).where(
+            Account.role == "staff", Account.active.is_(True), Account.id.not_in(leaving_ids))).first():
+        raise exc.LastStaffAccount()
+
+
+def change_password(session, account_id, current_password, new_password, client) -> None:
+    """A wrong current password counts as a failed login of (username, client)."""
     account = get_account(session, account_id, STAFF_SCOPE)
+    now = utcnow()
+    _refuse_if_locked(session, account.username, client, now)
     if not _verify(account.password_hash, current_password):
+        _record_failure(session, account.username, client, now)
         raise ValidationFailed("Invalid password", {"current_password": ["Current password is wrong."]})
     if new_password.lower() == account.username.lower():
         raise ValidationFailed("Invalid password", {"new_password": ["Password must not be the username."]})
-    account.password_hash = _hasher.hash(new_password)
+    account.password_hash = _hash(new_password)
     account.token_version += 1
+    _clear_failures(session, account.username, client)
     session.commit()
 
 
-def issue_token(session, username, password) -> dict:
-    """Same work whether or not the username exists, so timing reveals nothing."""
+def issue_token(session, username, password, client) -> dict:
+    """One answer, after the same work (one argon2 verification), for an unknown username, a
+    wrong password and an inactive account; the lockout is per (username, client) whether or
+    not the username exists, so it reveals nothing either and cannot be used from elsewhere."""
     account = session.scalars(select(Account).where(Account.username == username)).first()
     now = utcnow()
-    if account is not None and account.locked_until and account.locked_until > now:
-        _verify(_DUMMY_HASH, password)
-        raise exc.AccountLocked(details={"retry_after": _seconds_until(account.locked_until, now)})
-    if not _verify(account.password_hash if account else _DUMMY_HASH, password) or not account or not account.active:
-        if account is not None:
-            _record_failure(session, account, now)
+    verified = _verify(account.password_hash if account else None, password)
+    _refuse_if_locked(session, username, client, now)
+    if not (verified and account.active):
+        _record_failure(session, username, client, now)
         raise exc.InvalidCredentials()
-    account.failed_logins = 0
-    account.locked_until = None
+    _clear_failures(session, username, client)
     session.commit()
     token, ttl = tokens.issue(account.id, account.role, account.token_version)
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
 
+def _hash(password) -> str:
+    with _hashing:
+        return tpool.execute(_hasher.hash, password)
+
+
 def _verify(password_hash, password) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except VerificationError:
-        return False
+    """An account without a password (erased) verifies against a dummy hash: same work, False."""
+    with _hashing:
+        try:
+            return tpool.execute(_hasher.verify, password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
-def _record_failure(session, account, now):
-    account.failed_logins += 1
-    if account.failed_logins >= MAX_FAILED_LOGINS:
-        account.locked_until = now + LOCKOUT
-        account.failed_logins = 0
+def _refuse_if_locked(session, username, client, now) -> None:
+    locked_until = session.scalars(select(LoginFailure.locked_until).where(
+        LoginFailure.username == username, LoginFailure.client == client)).first()
+    if locked_until and locked_until > now:
+        raise exc.AccountLocked(details={"retry_after": _seconds_until(locked_until, now)})
+
+
+def _record_failure(session, username, client, now) -> None:
+    """Atomic in SQL (several identity processes): count, and lock at MAX_FAILED_LOGINS."""
+    insert = insert_or_update(session, LoginFailure.__table__).values(
+        username=username, client=client, failures=1, updated_at=now)
+    session.execute(insert.on_conflict_do_update(
+        index_elements=["username", "client"],
+        set_={"failures": LoginFailure.__table__.c.failures + 1, "updated_at": now}))
+    session.execute(update(LoginFailure).where(
+        LoginFailure.username == username, LoginFailure.client == client,
+        LoginFailure.failures >= MAX_FAILED_LOGINS).values(failures=0, locked_until=now + LOCKOUT))
     session.commit()
+
+
+def _clear_failures(session, username, client) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.client == client))
 
 
 def _seconds_until(moment, now) -> int:
@@ -407,13 +462,19 @@ def list_access(session, person_id, limit, cursor):
     return paginate(session, stmt, (AccessAudit.at, AccessAudit.id), limit, cursor)
 
 
-def record_usage(session, entry: dict) -> None:
-    session.add(WebUsage(**entry))
+def record_usage(session, entries: list[dict]) -> None:
+    """One insert per batch of requests (the gateway batches them)."""
+    if entries:
+        session.execute(WebUsage.__table__.insert(), [{"id": new_id(), **entry} for entry in entries])
     session.commit()
 
 
 def purge_usage(session, now=None) -> int:
-    result = session.execute(delete(WebUsage).where(WebUsage.at < (now or utcnow()) - WEB_USAGE_RETENTION))
+    now = now or utcnow()
+    result = session.execute(delete(WebUsage).where(WebUsage.at < now - WEB_USAGE_RETENTION))
+    session.execute(delete(LoginFailure).where(LoginFailure.updated_at < now - LOCKOUT,
+                                               or_(LoginFailure.locked_until.is_(None),
+                                                   LoginFailure.locked_until < now)))
     session.commit()
     return result.rowcount
 
@@ -446,9 +507,11 @@ def export_person(session, person_id) -> dict:
 
 def erase_person(session, person_id) -> dict:
     """Anonymise the person; idempotent. Returns what was anonymised and what is kept."""
-    person = get_person(session, person_id, STAFF_SCOPE)
+    person = get_person(session, person_id)
+    accounts = session.scalars(select(Account).where(Account.person_id == person_id)).all()
+    _keep_a_staff_account(session, accounts)
     anonymised = ["name", "email", "phone", "street_address", "postal_code", "city", "national_id",
-                  "vehicle-user and contact roles", "web usage data", "accounts (deactivated, username removed)"]
+                  "vehicle-user and contact roles", "web usage data", "accounts (deactivated, username and password hash removed)"]
     if person.erased_at is None:
         person.first_name = person.last_name = ERASED_NAME
         for field in ("email", "phone", "street_address", "postal_code", "city"):
@@ -457,10 +520,11 @@ def erase_person(session, person_id) -> dict:
         person.erased_at = utcnow()
         session.execute(delete(WebUsage).where(WebUsage.account_id.in_(_account_ids_of(session, person_id))))
         session.execute(delete(PersonRole).where(PersonRole.person_id == person_id))
-        for account in session.scalars(select(Account).where(Account.person_id == person_id)):
+        for account in accounts:
             account.active = False
             account.token_version += 1
             account.username = f"erased-{account.id}"
+            account.password_hash = ""
         session.commit()
     return {"anonymised": anonymised, "retained": [
         {"data": "customer relationship dates and service history (without identifying data)",
@@ -474,7 +538,7 @@ def ensure_admin(session, username, password) -> bool:
     """Create the bootstrap staff account unless that username exists. True if created."""
     if session.scalars(select(Account.id).where(Account.username == username)).first():
         return False
-    session.add(Account(username=username, password_hash=_hasher.hash(password), role="staff"))
+    session.add(Account(username=username, password_hash=_hash(password), role="staff"))
     try:
         session.commit()
     except IntegrityError:  # another identity process won the race

@@ -58,11 +58,23 @@ class Account(Base):
     organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     scope: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # who deactivated it: a fleet manager may reactivate only the accounts it deactivated
+    deactivated_by: Mapped[str | None] = mapped_column(IdColumn())
     # bumped on deactivation / password change: older tokens stop working at once
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class LoginFailure(Base):
+    """Failed logins per (username, client): kept for usernames that do not exist too, so a
+    lockout reveals nothing, and per client, so nobody locks an account out from elsewhere."""
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 ROLE_KINDS = ("contact", "representative", "car_user", "decision_maker")

@@ -9,6 +9,15 @@ from services.identity.models import (CUSTOMER_TYPES, RELATIONSHIP_TRANSITIONS, 
 Name = lambda: fields.String(required=True, validate=validate.Length(min=1, max=100))  # noqa: E731
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: 0, 1 and "false" are errors, not booleans."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class AddressFields(StrictSchema):
     street_address = fields.String(validate=validate.Length(max=200), allow_none=True)
     postal_code = PostalCode(allow_none=True)
@@ -67,10 +76,14 @@ class Person(AddressFields):
 
 
 class PersonFilter(StrictSchema):
-    national_id = NationalId()
     email = fields.Email()
     phone = Phone()
     last_name = fields.String()
+
+
+class PersonSearch(StrictSchema):
+    """A national id travels in a body only, never in a URL (logs, proxies, history)."""
+    national_id = NationalId(required=True, load_only=True)
 
 
 class RoleCreate(StrictSchema):
@@ -180,7 +193,7 @@ class Account(StrictSchema):
 
 
 class AccountUpdate(StrictSchema):
-    active = fields.Boolean()
+    active = StrictBoolean()
     scope = fields.String(validate=validate.OneOf(SCOPES))
 
 
@@ -217,8 +230,14 @@ class WebUsageEntry(StrictSchema):
     at = fields.AwareDateTime(required=True)
 
 
-class RequestLoggedEvent(WebUsageEntry):
-    """gateway.request_logged as identity reads it."""
+class WebUsageRow(WebUsageEntry):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class RequestLoggedEvent(StrictSchema):
+    """gateway.request_logged as identity reads it: a batch of requests."""
+    entries = fields.List(fields.Nested(WebUsageRow), required=True)
 
     class Meta:
         unknown = EXCLUDE

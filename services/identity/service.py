@@ -1,10 +1,9 @@
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, REQUEST_LOGGED
+from shared.messaging import ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, REQUEST_LOGGED, rpc
 from shared.schemas import load
 from shared.service_base import Actor, ServiceBase
 
@@ -78,6 +77,12 @@ class IdentityService(ServiceBase):
         handlers.record_access(self.db, self.actor, [row.id for row in rows], "list_persons")
         return page(schemas.Person(many=True).dump(rows), next_cursor)
 
+    @rpc
+    def search_persons(self, payload):
+        persons = handlers.find_by_national_id(self.db, load(schemas.PersonSearch(), payload)["national_id"])
+        handlers.record_access(self.db, self.actor, [person.id for person in persons], "search_persons")
+        return page(schemas.Person(many=True).dump(persons), None)
+
     # roles
     @rpc
     def add_role(self, person_id, payload):
@@ -147,17 +152,19 @@ class IdentityService(ServiceBase):
     @rpc
     def update_account(self, account_id, payload):
         return schemas.Account().dump(
-            handlers.update_account(self.db, account_id, load(schemas.AccountUpdate(), payload)))
+            handlers.update_account(self.db, account_id, load(schemas.AccountUpdate(), payload), self.actor))
 
     @rpc
-    def change_password(self, account_id, payload):
+    def change_password(self, account_id, payload, client):
+        """client: the caller's address; wrong current passwords count as failed logins."""
         data = load(schemas.PasswordChange(), payload)
-        handlers.change_password(self.db, account_id, data["current_password"], data["new_password"])
+        handlers.change_password(self.db, account_id, data["current_password"], data["new_password"], client)
 
     @rpc
-    def issue_token(self, payload):
+    def issue_token(self, payload, client):
+        """client: the caller's address (lockout per username and client)."""
         data = load(schemas.TokenRequest(), payload)
-        return handlers.issue_token(self.db, data["username"], data["password"])
+        return handlers.issue_token(self.db, data["username"], data["password"], client)
 
     @rpc
     def get_principal(self, account_id, token_version):
@@ -171,7 +178,7 @@ class IdentityService(ServiceBase):
 
     @event_handler("gateway", REQUEST_LOGGED)
     def on_request_logged(self, payload):
-        handlers.record_usage(self.db, load(schemas.RequestLoggedEvent(), payload))
+        handlers.record_usage(self.db, load(schemas.RequestLoggedEvent(), payload)["entries"])
 
     @timer(interval=DAY, eager=True)
     def purge_web_usage(self):

@@ -27,16 +27,31 @@ def files_dir() -> Path:
     return path
 
 
+IDENTIFYING = ("national_id", "document_type", "document_number", "document_country", "document_expires_on")
+SHOWN_DIGITS_FROM = 8  # a shorter document number is masked entirely: its last 3 would be most of it
+
+
+def national_id_index(national_id: str) -> str:
+    """KYC's own blind-index key: its index cannot be joined with identity's."""
+    return blind_index(national_id, config.index_key("kyc"))
+
+
+def mask_document_number(number: str) -> str:
+    if len(number) < SHOWN_DIGITS_FROM:
+        return "*" * len(number)
+    return "*" * (len(number) - 3) + number[-3:]
+
+
 def _set_identifying(row, cipher: FieldCipher, data):
     national_id = data.pop("national_id", None)
     if national_id:
         row.national_id_encrypted = cipher.encrypt(national_id)
-        row.national_id_index = blind_index(national_id)
+        row.national_id_index = national_id_index(national_id)
         row.national_id_masked = mask_national_id(national_id)
     number = data.pop("document_number", None)
     if number:
         row.document_number_encrypted = cipher.encrypt(number)
-        row.document_number_masked = "*" * max(0, len(number) - 3) + number[-3:]
+        row.document_number_masked = mask_document_number(number)
     for field, value in data.items():
         setattr(row, field, value)
 
@@ -59,6 +74,8 @@ def get_case(session, case_id) -> KycCase:
 def update_case(session, cipher, case_id, data, actor_id=None, today=None) -> KycCase:
     case = get_case(session, case_id)
     status = data.pop("status", None)
+    if case.status == "verified" and set(data) & set(IDENTIFYING):
+        _back_to_pending(case)  # what was verified is no longer what is stored
     _set_identifying(case, cipher, data)
     if status is not None and status != case.status:
         if status not in TRANSITIONS[case.status]:
@@ -71,6 +88,10 @@ def update_case(session, cipher, case_id, data, actor_id=None, today=None) -> Ky
         case.status = status
     session.commit()
     return case
+
+
+def _back_to_pending(case) -> None:
+    case.status, case.verified_by, case.verified_at = "pending", None, None
 
 
 def _check_verifiable(session, case, today):
@@ -130,6 +151,8 @@ def store_file(session, cipher, case_id, content: bytes) -> KycCase:
     temporary.write_bytes(cipher.encrypt_bytes(content))
     temporary.replace(directory / name)
     case.file_name, case.file_content_type, case.file_size = name, content_type, len(content)
+    if case.status == "verified":
+        _back_to_pending(case)
     session.commit()
     return case
 
@@ -140,6 +163,38 @@ def read_file(session, cipher, case_id) -> tuple[str, bytes]:
     if path is None or not path.exists():
         raise exc.FileNotFound()
     return case.file_content_type, cipher.decrypt_bytes(path.read_bytes())
+
+
+# --- key rotation -------------------------------------------------------------------
+
+def rotate_keys(session, cipher, batch=500) -> dict:
+    """Re-encrypt every national id, document number and document file with the newest key
+    of SECTO_DATA_KEYS, and recompute the national-id index with KYC's index key."""
+    counts = {"rows": 0, "files": 0}
+    for model in (KycCase, KycParty):
+        last_id = ""
+        while rows := session.scalars(select(model).where(model.id > last_id).order_by(model.id).limit(batch)).all():
+            for row in rows:
+                if row.national_id_encrypted:
+                    row.national_id_index = national_id_index(cipher.decrypt(row.national_id_encrypted))
+                    row.national_id_encrypted = cipher.rotate(row.national_id_encrypted)
+                if row.document_number_encrypted:
+                    row.document_number_encrypted = cipher.rotate(row.document_number_encrypted)
+                if getattr(row, "file_name", None):
+                    counts["files"] += _rotate_file(cipher, files_dir() / row.file_name)
+            session.commit()
+            counts["rows"] += len(rows)
+            last_id = rows[-1].id
+    return counts
+
+
+def _rotate_file(cipher, path: Path) -> int:
+    if not path.exists():
+        return 0
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(cipher.rotate_bytes(path.read_bytes()))
+    temporary.replace(path)
+    return 1
 
 
 # --- personal-data lifecycle --------------------------------------------------------

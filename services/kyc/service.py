@@ -1,12 +1,11 @@
 import base64
 
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import PERSON_ERASED
+from shared.messaging import PERSON_ERASED, rpc
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase
 

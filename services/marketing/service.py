@@ -1,9 +1,8 @@
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED
+from shared.messaging import CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, rpc
 from shared.schemas import load
 from shared.service_base import Actor, ServiceBase
 

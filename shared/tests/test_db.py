@@ -49,3 +49,25 @@ def test_rejects_a_forged_cursor(session, cursor):
     with pytest.raises(ValidationFailed) as err:
         paginate(session, select(Thing), (Thing.name, Thing.id), 10, cursor)
     assert "cursor" in err.value.details
+
+
+def test_sqlite_files_and_dev_secrets_are_private_from_the_start(tmp_path):
+    import stat
+
+    from sqlalchemy import text as sql
+
+    from deploy.local.stack import dev_secrets
+    from shared.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as connection:
+        connection.execute(sql("CREATE TABLE t (a INTEGER)"))
+        connection.execute(sql("INSERT INTO t VALUES (1)"))
+        files = sorted(path.name for path in tmp_path.iterdir())
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+    engine.dispose()
+    assert "x.db-wal" in files and set(modes.values()) == {0o600}, modes
+    (tmp_path / "secrets.env").write_text("OLD=1\n")
+    (tmp_path / "secrets.env").chmod(0o644)
+    dev_secrets(tmp_path)
+    assert stat.S_IMODE((tmp_path / "secrets.env").stat().st_mode) == 0o600

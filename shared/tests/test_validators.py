@@ -77,6 +77,14 @@ def test_blind_index_is_keyed():
     assert blind_index("131052-308T", b"k1") != blind_index("131052-308T", b"k2")
 
 
+def test_log_redaction_also_catches_percent_encoded_national_ids():
+    for encoded in ("/persons?national_id=131052%2D308T", "q=131052%2d308T&x=1", "%31%33%31%30%35%32-308T",
+                    "010100%2B123H"):
+        line = redact_secrets(None, "info", {"event": "http.unhandled", "path": encoded})
+        assert "308T" not in line["path"] and "123H" not in line["path"], line
+        assert "[redacted-national-id]" in line["path"]
+
+
 def test_log_redaction_removes_national_ids_and_secrets():
     event = redact_secrets(None, "info", {"event": "x 131052-308T y", "password": "hunter2",
                                           "nested": {"token": "abc", "note": "010101Y123N"}})

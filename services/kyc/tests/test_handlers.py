@@ -90,3 +90,47 @@ def test_erasure_retains_everything_with_the_aml_basis(session, cipher):
     again = handlers.erase_person(session, person)
     assert [r["until"] for r in again["retained"]] == ["2031-11-01", "2031-11-01"]
     assert all("444/2017" in r["legal_basis"] for r in again["retained"]) and again["anonymised"] == []
+
+
+def test_a_short_document_number_is_masked_entirely(session, cipher):
+    assert schemas.Case().dump(new_case(session, cipher, document_number="AB123"))["document_number"] == "*****"
+    assert schemas.Case().dump(new_case(session, cipher, document_number="FP1234567"))["document_number"] == \
+        "******567"
+
+
+def test_changing_identifying_data_of_a_verified_case_sends_it_back_to_pending(session, cipher):
+    for change in ({"document_number": "FP7654321"}, {"national_id": "010101-123N"},
+                   {"document_expires_on": "2031-01-01"}):
+        case = new_case(session, cipher)
+        handlers.update_case(session, cipher, case.id, {"status": "verified"}, actor_id="staff-1")
+        handlers.update_case(session, cipher, case.id, {"notes": "checked"})
+        assert case.status == "verified"
+        handlers.update_case(session, cipher, case.id, load(schemas.CaseUpdate(), change, partial=True))
+        assert (case.status, case.verified_by, case.verified_at) == ("pending", None, None), change
+    handlers.update_case(session, cipher, case.id, {"status": "verified"}, actor_id="staff-1")
+    handlers.store_file(session, cipher, case.id, PDF)
+    assert case.status == "pending"
+
+
+def test_key_rotation_covers_every_encrypted_field_and_file(session, monkeypatch):
+    from shared import config
+    from shared.crypto import blind_index, new_key
+
+    old = FieldCipher.from_env()
+    case = new_case(session, old)
+    handlers.add_party(session, old, case.id, load(schemas.PartyCreate(), {
+        "kind": "pep", "pep_position": "minister", "first_name": "P", "last_name": "E", "national_id": "010101-123N",
+        "document_number": "XY9876543"}))
+    handlers.store_file(session, old, case.id, PDF)
+    newest = new_key()
+    rotated = FieldCipher([newest] + config.data_keys())
+    assert handlers.rotate_keys(session, rotated) == {"rows": 2, "files": 1}
+    only_new = FieldCipher([newest])
+    party = session.scalars(handlers.select(handlers.KycParty)).one()
+    assert only_new.decrypt(case.national_id_encrypted) == HETU
+    assert only_new.decrypt(case.document_number_encrypted) == "FP1234567"
+    assert only_new.decrypt(party.national_id_encrypted) == "010101-123N"
+    assert only_new.decrypt(party.document_number_encrypted) == "XY9876543"
+    assert handlers.read_file(session, only_new, case.id) == ("application/pdf", PDF)
+    # KYC's blind index is not identity's: the two cannot be joined
+    assert case.national_id_index == blind_index(HETU, config.index_key("kyc")) != blind_index(HETU)
