@@ -13,7 +13,7 @@ ANY_ROLE = ("staff", "fleet_manager", "driver")
 
 class IdentityRoutes:
     @route("POST", "/auth/token", summary="Log in: username and password for a bearer token",
-           tag="auth", auth=False, body=schemas.TokenRequest, response=schemas.Token)
+           tag="auth", auth=False, body=schemas.TokenRequest, response=schemas.Token, statuses=(401, 503))
     def issue_token(self, request):
         return self.rpc.identity.issue_token(json_body(request))
 
@@ -71,6 +71,7 @@ class IdentityRoutes:
     @route("GET", "/persons/<string:person_id>/roles", summary="A person's contact and vehicle-user roles",
            tag=TAG, roles=STAFF_OR_MANAGER, response=schemas.Role, paginated=True)
     def list_roles(self, request, principal, person_id):
+        page_args(request)  # a person's roles are one page; limit and cursor are still validated
         return self.rpc.identity.list_roles(person_id, principal.visible_organisations())
 
     @route("POST", "/persons/<string:person_id>/roles", summary="Add a contact / representative / car_user / "

@@ -2,7 +2,7 @@ import datetime as dt
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import EventSchema, Id, Money, Phone, PostalCode, RegistrationNumber, StrictSchema, Vin
+from shared.schemas import EventSchema, Id, Money, Phone, PostalCode, QuerySchema, RegistrationNumber, StrictSchema, Vin
 
 from services.fleet.models import (CONTRACT_STATUSES, ODOMETER_SOURCES, POWER_SOURCES, SERVICE_EVENT_KINDS,
                                    VEHICLE_CLASSES, VEHICLE_STATUSES)
@@ -269,7 +269,7 @@ class Delivery(StrictSchema):
     created_at = fields.DateTime()
 
 
-class DeliveryFilter(StrictSchema):
+class DeliveryFilter(QuerySchema):
     pending = fields.Boolean()
     dealership_id = Id()
 
@@ -368,7 +368,7 @@ class VehicleView(VehicleDetail):
 
 
 # reports
-class EndingQuery(StrictSchema):
+class EndingQuery(QuerySchema):
     days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650))
 
 
