@@ -165,6 +165,7 @@ class Route:
     auth: bool = True
     content_types: tuple = ("application/json",)
     statuses: tuple = ()
+    rules: str | None = None
     operation_id: str | None = None
 
 
@@ -172,14 +173,16 @@ ROUTES: list[Route] = []
 
 
 def route(method, path, *, summary, tag, body=None, response=None, status=200, paginated=False,
-          query=None, roles=None, auth=True, max_body=MAX_BODY, content_types=("application/json",), statuses=()):
+          query=None, roles=None, auth=True, max_body=MAX_BODY, content_types=("application/json",), statuses=(),
+          rules=None):
     """Declare an HTTP endpoint. With auth (the default) the handler is called as
     fn(self, request, principal, **path_values); roles limits who may call it at all
     (anyone else gets 404, as for an object outside their scope). `statuses`: answers the
-    handler itself can give beyond those gateway.openapi derives from the declaration."""
+    handler itself can give beyond those gateway.openapi derives from the declaration; `rules`:
+    rules between fields (or on other objects) that the schema cannot state, answered 400."""
     def decorate(fn):
         ROUTES.append(Route(method, path, summary, tag, body, response, status, paginated, query,
-                            tuple(roles) if roles else None, auth, content_types, tuple(statuses),
+                            tuple(roles) if roles else None, auth, content_types, tuple(statuses), rules,
                             operation_id=fn.__name__))
 
         @functools.wraps(fn)

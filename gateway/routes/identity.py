@@ -9,6 +9,7 @@ from gateway.http import created, json_body, page_args, route
 
 TAG = "identity"
 ANY_ROLE = ("staff", "fleet_manager", "driver")
+EXTERNAL_ID_KEYS = "Keys of external_user_ids are 1-50 characters (OpenAPI 3.0 cannot say it of keys)."
 
 
 class IdentityRoutes:
@@ -75,7 +76,9 @@ class IdentityRoutes:
         return self.rpc.identity.list_roles(person_id, principal.visible_organisations())
 
     @route("POST", "/persons/<string:person_id>/roles", summary="Add a contact / representative / car_user / "
-           "decision_maker role", tag=TAG, roles=STAFF, body=schemas.RoleCreate, response=schemas.Role, status=201)
+           "decision_maker role", tag=TAG, roles=STAFF, body=schemas.RoleCreate, response=schemas.Role, status=201,
+           rules="A contact or representative names organisation_id; a car_user or decision_maker "
+           "registration_number.")
     def add_role(self, request, principal, person_id):
         return created(self.rpc.identity.add_role(person_id, json_body(request)))
 
@@ -93,7 +96,8 @@ class IdentityRoutes:
 
     # customer relationships
     @route("POST", "/customers", summary="Create a customer relationship (prospect or customer)", tag=TAG,
-           roles=STAFF, body=schemas.CustomerCreate, response=schemas.Customer, status=201)
+           roles=STAFF, body=schemas.CustomerCreate, response=schemas.Customer, status=201,
+           rules=EXTERNAL_ID_KEYS)
     def create_customer(self, request, principal):
         return created(self.rpc.identity.create_customer(json_body(request)))
 
@@ -109,7 +113,8 @@ class IdentityRoutes:
         return self.rpc.identity.get_customer(customer_id, principal.visible_organisations())
 
     @route("PATCH", "/customers/<string:customer_id>", summary="Update; status prospect -> customer -> former "
-           "(else 409)", tag=TAG, roles=STAFF, body=schemas.CustomerUpdate, response=schemas.Customer)
+           "(else 409)", tag=TAG, roles=STAFF, body=schemas.CustomerUpdate, response=schemas.Customer,
+           rules=EXTERNAL_ID_KEYS)
     def update_customer(self, request, principal, customer_id):
         return self.rpc.identity.update_customer(customer_id, json_body(request))
 
@@ -130,7 +135,8 @@ class IdentityRoutes:
 
     # accounts
     @route("POST", "/users", summary="Create an account (staff, fleet_manager or driver)", tag=TAG,
-           roles=STAFF, body=schemas.AccountCreate, response=schemas.Account, status=201)
+           roles=STAFF, body=schemas.AccountCreate, response=schemas.Account, status=201,
+           rules="A driver account names its person_id; a fleet manager its organisation_id and scope.")
     def create_user(self, request, principal):
         return created(self.rpc.identity.create_account(json_body(request)))
 
