@@ -6,7 +6,7 @@ import json
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 from eventlet.event import Event
@@ -14,6 +14,7 @@ from nameko import config as nameko_config
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter, Map
 from werkzeug.wrappers import Request, Response
 
 from shared import config, validators
@@ -29,6 +30,7 @@ from gateway.usage import UsageRecorder
 API = "/api/v1"
 MAX_BODY = 1024 * 1024
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+ID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 log = get_logger("gateway.http")
 
 
@@ -85,7 +87,20 @@ class JsonWsgiApp(WsgiApp):
         return secure(response)(environ, start_response)
 
 
+class IdConverter(BaseConverter):
+    """Path segments named *_id are UUIDs: `/invoices/run` is not `/invoices/<invoice_id>`."""
+    regex = ID_PATTERN
+
+
 class JsonWebServer(WebServer):
+    def make_url_map(self):
+        url_map = Map(converters={"id": IdConverter})
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
+
     def setup(self):
         super().setup()
         self.usage = UsageRecorder(nameko_config.get("AMQP_URI", config.amqp_uri()))
@@ -170,7 +185,8 @@ class Route:
     roles: tuple | None = None
     auth: bool = True
     content_types: tuple = ("application/json",)
-    extra_responses: dict = field(default_factory=dict)
+    statuses: tuple = ()
+    rules: str | None = None
     operation_id: str | None = None
 
 
@@ -178,13 +194,17 @@ ROUTES: list[Route] = []
 
 
 def route(method, path, *, summary, tag, body=None, response=None, status=200, paginated=False,
-          query=None, roles=None, auth=True, max_body=MAX_BODY, content_types=("application/json",)):
+          query=None, roles=None, auth=True, max_body=MAX_BODY, content_types=("application/json",), statuses=(),
+          rules=None):
     """Declare an HTTP endpoint. With auth (the default) the handler is called as
     fn(self, request, principal, **path_values); roles limits who may call it at all
-    (anyone else gets 404, as for an object outside their scope)."""
+    (anyone else gets 404, as for an object outside their scope). `statuses`: answers the
+    handler itself can give beyond those gateway.openapi derives from the declaration; `rules`:
+    rules between fields (or on other objects) that the schema cannot state, answered 400."""
     def decorate(fn):
         ROUTES.append(Route(method, path, summary, tag, body, response, status, paginated, query,
-                            tuple(roles) if roles else None, auth, content_types, operation_id=fn.__name__))
+                            tuple(roles) if roles else None, auth, content_types, tuple(statuses), rules,
+                            operation_id=fn.__name__))
 
         @functools.wraps(fn)
         def endpoint(self, request, **path_values):
@@ -195,7 +215,8 @@ def route(method, path, *, summary, tag, body=None, response=None, status=200, p
                 raise NotFound()
             return fn(self, request, principal, **path_values)
 
-        return HttpEntrypoint.decorator(method, API + path, max_body=max_body)(endpoint)
+        url = re.sub(r"<string:([a-z_]+_id)>", r"<id:\1>", API + path)
+        return HttpEntrypoint.decorator(method, url, max_body=max_body)(endpoint)
 
     return decorate
 

@@ -1,9 +1,10 @@
 """Marshmallow building blocks shared by every service: the base schema, the one
 `load` that turns validation failures into ValidationFailed, and typed fields over
 shared.validators."""
+import re
 from decimal import Decimal
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
 from marshmallow import ValidationError as MarshmallowError
 
 from shared import validators
@@ -14,10 +15,64 @@ DEFAULT_PAGE_SIZE = 50
 
 
 class StrictSchema(Schema):
-    """Unknown fields are an error, not silently dropped."""
+    """Unknown fields are an error, not silently dropped; and a JSON value must have the type
+    the OpenAPI document gives it: `0` is not `false`, `"5"` not `5`, `2.5` not an integer,
+    a money amount is a string (marshmallow alone would coerce each)."""
+    from_query_string = False
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def _exact_types(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        wrong = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            value = data.get(key)
+            if value is not None and not _has_type(field, value, self.from_query_string):
+                wrong[key] = [f"Not a valid {_type_name(field)}."]
+        if wrong:
+            raise MarshmallowError(wrong)
+        return data
+
+
+class QuerySchema(StrictSchema):
+    """Query parameters: every value arrives as text, so a boolean is `true`/`false` and an
+    integer is written in digits."""
+    from_query_string = True
+
+
+INTEGER_TEXT = re.compile(r"^-?[0-9]+$")
+
+
+def _has_type(field, value, from_query_string: bool) -> bool:
+    if from_query_string:
+        if isinstance(field, fields.Boolean):
+            return value in ("true", "false")
+        if isinstance(field, fields.Integer):
+            return isinstance(value, str) and bool(INTEGER_TEXT.match(value))
+        return True
+    if isinstance(field, fields.Boolean):
+        return isinstance(value, bool)
+    if isinstance(field, fields.Integer):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return isinstance(value, str)
+    if isinstance(field, (fields.Float, fields.Decimal)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return True
+
+
+def _type_name(field) -> str:
+    if isinstance(field, fields.Boolean):
+        return "boolean (true or false)"
+    if isinstance(field, fields.Integer):
+        return "integer"
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return "decimal string (e.g. \"523.40\")"
+    return "number"
 
 
 def load(schema: Schema, data, partial=False):
@@ -41,8 +96,11 @@ def _as_field_messages(messages):
 
 
 class _Normalised(fields.String):
-    """A string field normalised by one of shared.validators."""
+    """A string field normalised by one of shared.validators. `openapi` is what the API
+    document says of it: the validator's pattern, and for values a pattern cannot check
+    (checksums) a named format whose valid values tests/fuzz_hooks.py knows how to make."""
     normalise = staticmethod(lambda value: value)
+    openapi: dict = {}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -53,34 +111,42 @@ class _Normalised(fields.String):
 
 
 class NationalId(_Normalised):
+    openapi = {"pattern": validators.NATIONAL_ID_PATTERN, "format": "fi-hetu", "example": "131052-308T"}
     normalise = staticmethod(validators.national_id)
 
 
 class BusinessId(_Normalised):
+    openapi = {"pattern": validators.BUSINESS_ID_PATTERN, "format": "fi-ytunnus", "example": "0737546-2"}
     normalise = staticmethod(validators.business_id)
 
 
 class Phone(_Normalised):
+    openapi = {"pattern": validators.PHONE_PATTERN, "format": "phone", "example": "+358401234567"}
     normalise = staticmethod(validators.phone)
 
 
 class RegistrationNumber(_Normalised):
+    openapi = {"pattern": validators.PLATE_PATTERN, "example": "ABC-123"}
     normalise = staticmethod(validators.registration_number)
 
 
 class Vin(_Normalised):
+    openapi = {"pattern": validators.VIN_PATTERN, "example": "WVWZZZ1JZXW000001"}
     normalise = staticmethod(validators.vin)
 
 
 class PostalCode(_Normalised):
+    openapi = {"pattern": validators.POSTAL_CODE_PATTERN, "example": "00100"}
     normalise = staticmethod(validators.postal_code)
 
 
 class Iban(_Normalised):
+    openapi = {"pattern": validators.IBAN_PATTERN, "format": "iban", "example": "FI2112345600000785"}
     normalise = staticmethod(validators.iban)
 
 
 class Ovt(_Normalised):
+    openapi = {"pattern": validators.OVT_PATTERN, "format": "fi-ovt", "example": "003707375462"}
     normalise = staticmethod(validators.ovt)
 
 
@@ -92,11 +158,15 @@ class Money(fields.Decimal):
         kwargs.setdefault("as_string", True)
         kwargs.setdefault("validate", validate.Range(min=Decimal("0")))
         super().__init__(**kwargs)
+        # what the OpenAPI document publishes and a string must match
+        self.pattern = rf"^[0-9]+(\.[0-9]{{1,{self.places_count}}})?$"
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, float):
             # floats are not exact; accept them via their shortest repr
             value = repr(value)
+        elif isinstance(value, str) and not re.fullmatch(self.pattern, value):
+            raise MarshmallowError(f"Not a valid amount: digits with at most {self.places_count} decimal places.")
         number = super()._deserialize(value, attr, data, **kwargs)
         if number != Decimal(str(value).strip()):
             raise MarshmallowError(f"At most {self.places_count} decimal places.")
@@ -126,6 +196,6 @@ class PersonErasedEvent(EventSchema):
     person_id = Id(required=True)
 
 
-class PageQuery(StrictSchema):
+class PageQuery(QuerySchema):
     limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     cursor = fields.String(load_default=None)

@@ -142,8 +142,10 @@ def test_contract_state_machine_and_decimals(admin, make_org):
     assert changed["monthly_total"] == "635.91"
     assert admin.patch(path, json={"status": "ended"}).json()["remaining_months"] == 0
     assert admin.patch(path, json={"status": "active"}).status_code == 409
-    assert admin.post("/contracts", json=contract_body(car["id"], company["id"], lease_rent=1.1)).json()[
+    assert admin.post("/contracts", json=contract_body(car["id"], company["id"], lease_rent="1.1")).json()[
         "lease_rent"] == "1.10"
+    as_float = admin.post("/contracts", json=contract_body(car["id"], company["id"], lease_rent=1.1))
+    assert as_float.status_code == 400 and "lease_rent" in as_float.json()["details"]  # money is a decimal string
 
 
 def test_odometer_service_events_deliveries_and_dealerships(admin, make_org):

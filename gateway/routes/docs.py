@@ -35,7 +35,8 @@ class DocsRoutes:
     def docs(self, request):
         return Response(DOCS_PAGE, mimetype="text/html", headers={"Content-Security-Policy": DOCS_CSP})
 
-    @route("GET", "/docs/static/<string:filename>", summary="Swagger UI assets", tag="operations", auth=False)
+    @route("GET", "/docs/static/<string:filename>", summary="Swagger UI assets", tag="operations", auth=False,
+           statuses=(404,))
     def docs_static(self, request, filename):
         path = (SWAGGER_DIR / filename).resolve()
         if path.parent != SWAGGER_DIR.resolve() or not path.is_file():

@@ -33,7 +33,8 @@ class DriverRoutes:
 
     # driving log
     @route("POST", "/me/trips", summary="Log a trip in the driving log", tag=TAG, roles=DRIVER,
-           body=schemas.TripCreate, response=schemas.Trip, status=201)
+           body=schemas.TripCreate, response=schemas.Trip, status=201,
+           rules="A work trip has a purpose; odometer_end is not below odometer_start.")
     def log_trip(self, request, principal):
         return created(self.rpc.driver.log_trip(_person(principal), principal.account_id, json_body(request)))
 
@@ -74,7 +75,8 @@ class DriverRoutes:
         return self.rpc.driver.get_my_tire_storage(_person(principal))
 
     @route("POST", "/me/washes", summary="Book a celebration wash (contract add-on)", tag=TAG, roles=DRIVER,
-           body=schemas.WashCreate, response=schemas.Wash, status=201)
+           body=schemas.WashCreate, response=schemas.Wash, status=201,
+           rules="wash_at is in the future.")
     def book_wash(self, request, principal):
         return created(self.rpc.driver.book_wash(_person(principal), json_body(request)))
 

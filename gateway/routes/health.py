@@ -11,7 +11,8 @@ HEALTH_TIMEOUT = 2.0
 
 
 class HealthRoutes:
-    @route("GET", "/health", summary="Status of every service (no auth)", tag="operations", auth=False)
+    @route("GET", "/health", summary="Status of every service (no auth)", tag="operations", auth=False,
+           statuses=(503,))
     def health(self, request):
         pending = {name: getattr(self.rpc, name).health.call_async()
                    for name in SERVICES}

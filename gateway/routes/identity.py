@@ -5,20 +5,22 @@ from services.identity import schemas
 from shared.errors import ValidationFailed
 
 from gateway.auth import STAFF, STAFF_OR_MANAGER
+from gateway.clients import client_address
 from gateway.http import created, json_body, page_args, route
 
 TAG = "identity"
 
 
 def client_of(request) -> str:
-    """The client a login lockout is kept for: the peer address the gateway sees."""
-    return (request.remote_addr or "unknown")[:64]
+    """The client a login lockout is kept for: the person's address, also behind the web app."""
+    return client_address(request)[:64]
 ANY_ROLE = ("staff", "fleet_manager", "driver")
+EXTERNAL_ID_KEYS = "Keys of external_user_ids are 1-50 characters (OpenAPI 3.0 cannot say it of keys)."
 
 
 class IdentityRoutes:
     @route("POST", "/auth/token", summary="Log in: username and password for a bearer token",
-           tag="auth", auth=False, body=schemas.TokenRequest, response=schemas.Token)
+           tag="auth", auth=False, body=schemas.TokenRequest, response=schemas.Token, statuses=(401, 503))
     def issue_token(self, request):
         return self.rpc.identity.issue_token(json_body(request), client_of(request))
 
@@ -84,10 +86,13 @@ class IdentityRoutes:
     @route("GET", "/persons/<string:person_id>/roles", summary="A person's contact and vehicle-user roles",
            tag=TAG, roles=STAFF_OR_MANAGER, response=schemas.Role, paginated=True)
     def list_roles(self, request, principal, person_id):
+        page_args(request)  # a person's roles are one page; limit and cursor are still validated
         return self.rpc.identity.list_roles(person_id, principal.visible_organisations())
 
     @route("POST", "/persons/<string:person_id>/roles", summary="Add a contact / representative / car_user / "
-           "decision_maker role", tag=TAG, roles=STAFF, body=schemas.RoleCreate, response=schemas.Role, status=201)
+           "decision_maker role", tag=TAG, roles=STAFF, body=schemas.RoleCreate, response=schemas.Role, status=201,
+           rules="A contact or representative names organisation_id; a car_user or decision_maker "
+           "registration_number.")
     def add_role(self, request, principal, person_id):
         return created(self.rpc.identity.add_role(person_id, json_body(request)))
 
@@ -105,7 +110,8 @@ class IdentityRoutes:
 
     # customer relationships
     @route("POST", "/customers", summary="Create a customer relationship (prospect or customer)", tag=TAG,
-           roles=STAFF, body=schemas.CustomerCreate, response=schemas.Customer, status=201)
+           roles=STAFF, body=schemas.CustomerCreate, response=schemas.Customer, status=201,
+           rules=EXTERNAL_ID_KEYS)
     def create_customer(self, request, principal):
         return created(self.rpc.identity.create_customer(json_body(request)))
 
@@ -121,7 +127,8 @@ class IdentityRoutes:
         return self.rpc.identity.get_customer(customer_id, principal.visible_organisations())
 
     @route("PATCH", "/customers/<string:customer_id>", summary="Update; status prospect -> customer -> former "
-           "(else 409)", tag=TAG, roles=STAFF, body=schemas.CustomerUpdate, response=schemas.Customer)
+           "(else 409)", tag=TAG, roles=STAFF, body=schemas.CustomerUpdate, response=schemas.Customer,
+           rules=EXTERNAL_ID_KEYS)
     def update_customer(self, request, principal, customer_id):
         return self.rpc.identity.update_customer(customer_id, json_body(request))
 
@@ -142,7 +149,8 @@ class IdentityRoutes:
 
     # accounts
     @route("POST", "/users", summary="Create an account (staff, fleet_manager or driver)", tag=TAG,
-           roles=STAFF, body=schemas.AccountCreate, response=schemas.Account, status=201)
+           roles=STAFF, body=schemas.AccountCreate, response=schemas.Account, status=201,
+           rules="A driver account names its person_id; a fleet manager its organisation_id and scope.")
     def create_user(self, request, principal):
         return created(self.rpc.identity.create_account(json_body(request)))
 

@@ -19,7 +19,8 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 class KycRoutes:
     @route("POST", "/kyc/cases", summary="Open a KYC case for a customer (organisation or person)", tag=TAG,
-           roles=STAFF, body=schemas.CaseCreate, response=schemas.Case, status=201)
+           roles=STAFF, body=schemas.CaseCreate, response=schemas.Case, status=201,
+           rules="customer_id names an existing organisation or person.")
     def create_kyc_case(self, request, principal):
         body = json_body(request)
         if isinstance(body.get("customer_id"), str):
@@ -48,14 +49,16 @@ class KycRoutes:
 
     @route("POST", "/kyc/cases/<string:case_id>/parties", summary="Link a beneficial owner (> 25 %) or a "
            "politically exposed person", tag=TAG, roles=STAFF, body=schemas.PartyCreate, response=schemas.Party,
-           status=201)
+           status=201, rules="A beneficial_owner holds ownership_percent > 25; a pep has a pep_position; "
+           "birth_date is not in the future.")
     def add_kyc_party(self, request, principal, case_id):
         return created(self.rpc.kyc.add_party(case_id, json_body(request)))
 
     @route("PUT", "/kyc/cases/<string:case_id>/document-file", summary="Upload the identity document "
            "(multipart field `file`; PDF, JPEG or PNG by content; at most 10 MB)", tag=TAG, roles=STAFF,
            body=schemas.DocumentUpload, response=schemas.Case, content_types=("multipart/form-data",),
-           max_body=schemas.MAX_FILE_BYTES + MULTIPART_OVERHEAD)
+           max_body=schemas.MAX_FILE_BYTES + MULTIPART_OVERHEAD,
+           rules="The file is a PDF, JPEG or PNG by its content (else 415).")
     def upload_kyc_file(self, request, principal, case_id):
         if request.mimetype != "multipart/form-data":
             raise UnsupportedMediaType("Send the file as multipart/form-data", {"content_type": request.mimetype})

@@ -10,7 +10,7 @@ from shared.db import utcnow
 from shared import validators
 from shared.errors import ValidationFailed
 from shared.messaging import PARTNER_MAX_BODY_BYTES
-from shared.schemas import EventSchema, Id, Money, Phone, RegistrationNumber, StrictSchema, load
+from shared.schemas import EventSchema, Id, Money, Phone, QuerySchema, RegistrationNumber, StrictSchema, load
 
 
 class PersonEvent(EventSchema):
@@ -110,7 +110,7 @@ class Trip(StrictSchema):
     added_at = fields.DateTime()
 
 
-class TripFilter(StrictSchema):
+class TripFilter(QuerySchema):
     year = fields.Integer(validate=validate.Range(min=1990, max=2100))
 
 
@@ -123,7 +123,7 @@ class TripLoggedEvent(StrictSchema):
     odometer_end = fields.Integer()
 
 
-class YearQuery(StrictSchema):
+class YearQuery(QuerySchema):
     year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
 
 

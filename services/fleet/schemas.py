@@ -2,7 +2,7 @@ import datetime as dt
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import EventSchema, Id, Money, Phone, PostalCode, RegistrationNumber, StrictSchema, Vin
+from shared.schemas import EventSchema, Id, Money, Phone, PostalCode, QuerySchema, RegistrationNumber, StrictSchema, Vin
 
 from services.fleet.models import (CONTRACT_STATUSES, ODOMETER_SOURCES, POWER_SOURCES, SERVICE_EVENT_KINDS,
                                    VEHICLE_CLASSES, VEHICLE_STATUSES)
@@ -270,7 +270,7 @@ class Delivery(StrictSchema):
     created_at = fields.DateTime()
 
 
-class DeliveryFilter(StrictSchema):
+class DeliveryFilter(QuerySchema):
     pending = fields.Boolean()
     dealership_id = Id()
 
@@ -374,7 +374,7 @@ class VehicleView(VehicleDetail):
 
 
 # reports
-class ScopeQuery(StrictSchema):
+class ScopeQuery(QuerySchema):
     """Every report: `organisation_id` narrows it to one company of the caller's scope
     (the gateway takes it off before the service sees the query)."""
     organisation_id = Id()

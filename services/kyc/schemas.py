@@ -13,13 +13,14 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 class Country(fields.String):
-    """ISO 3166 alpha-2 (the regions phonenumbers knows)."""
+    """ISO 3166 alpha-2 (the regions phonenumbers knows), in either case, as the API document's enum says."""
+    openapi = {"enum": sorted(phonenumbers.SUPPORTED_REGIONS | {code.lower() for code in phonenumbers.SUPPORTED_REGIONS})}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
-        if code not in phonenumbers.SUPPORTED_REGIONS:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if code not in self.openapi["enum"]:
             raise ValidationError("Not an ISO 3166 alpha-2 country code.")
-        return code
+        return code.upper()
 
 
 class _Document(StrictSchema):
