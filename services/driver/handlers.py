@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.db import new_id, paginate, utcnow
 
+from services.driver import retention
 from services.driver.exceptions import (ConsentRequired, NoVehicle, OdometerGap, ProfileNotFound,
                                         WashNotIncluded)
 from services.driver.models import (DriverProfile, Fueling, LocationConsent, LocationPing, Trip, Vehicle,
@@ -391,24 +392,30 @@ def erase_person(session, person_id) -> dict:
     for fueling in fuelings:
         fueling.phone = None
     trips = session.scalars(_trips_stmt(person_id=person_id)).all()
-    organisations = dict(session.execute(select(Vehicle.vehicle_id, Vehicle.user_organisation_id).where(
-        Vehicle.vehicle_id.in_({t.vehicle_id for t in trips} | {f.vehicle_id for f in fuelings}))).all())
+    vehicles = session.execute(select(Vehicle.vehicle_id, Vehicle.user_organisation_id, Vehicle.contract_ends_on)
+                               .where(Vehicle.vehicle_id.in_({t.vehicle_id for t in trips} |
+                                                             {f.vehicle_id for f in fuelings}))).all()
+    organisations = {row.vehicle_id: row.user_organisation_id for row in vehicles}
+    contract_ends = {row.vehicle_id: row.contract_ends_on for row in vehicles}
     session.commit()
     retained = []
     for vehicle_id, organisation_id in sorted(organisations.items(), key=lambda kv: kv[0]):
         vehicle_trips = [t for t in trips if t.vehicle_id == vehicle_id]
         if vehicle_trips:
-            last_year = max(t.date.year for t in vehicle_trips)
             retained.append({"data": f"driving log of vehicle {vehicle_id} ({len(vehicle_trips)} entries)",
                              "legal_basis": "Tax documentation of the car benefit (Verotusmenettelylaki 1558/1995, "
                                             "6 years from the end of the tax year); erased on the customer "
                                             "company's instruction",
-                             "until": dt.date(last_year + 6, 12, 31).isoformat(), "held_for": organisation_id})
-        if any(f.vehicle_id == vehicle_id for f in fuelings):
+                             "until": retention.driving_log_until(max(t.date for t in vehicle_trips)),
+                             "held_for": organisation_id})
+        vehicle_fuelings = [f for f in fuelings if f.vehicle_id == vehicle_id]
+        if vehicle_fuelings:
             retained.append({"data": f"fuelings of vehicle {vehicle_id} (phone removed)",
                              "legal_basis": "Processor: fleet usage data processed on behalf of the customer "
                                             "company (SPEC §3); erased on its instruction",
-                             "until": None, "held_for": organisation_id})
+                             "until": retention.fuelings_until(max(f.fueled_at for f in vehicle_fuelings),
+                                                               contract_ends.get(vehicle_id)),
+                             "held_for": organisation_id})
     return {"anonymised": ["driver profile (name, phone, email)", "location pings and consent state",
                            "wash bookings (phone, link to the person)", "fuelings (phone)"],
             "retained": retained}
