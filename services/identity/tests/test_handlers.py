@@ -156,14 +156,6 @@ def test_rotation_re_encrypts_with_the_newest_key(session):
     assert FieldCipher([newest]).decrypt(person.national_id_encrypted) == HETU
 
 
-def test_web_usage_older_than_90_days_is_purged(session):
-    now = utcnow()
-    for age in (1, 89, 91, 400):
-        handlers.record_usage(session, {"method": "GET", "path": "/x", "status": 200,
-                                        "at": now - dt.timedelta(days=age)})
-    assert handlers.purge_usage(session, now) == 2
-
-
 def test_erasure_anonymises_once_and_reports_the_same_twice(session, cipher):
     person = make_person(session, cipher, email="m@example.fi", phone="+358401234567")
     first = handlers.erase_person(session, person.id)
