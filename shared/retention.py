@@ -113,14 +113,12 @@ class Rule:
         return overrides().get((service, self.category), self.period)
 
     def cutoff(self, service: str, now: dt.datetime) -> dt.datetime:
-        """Data whose period started before this moment has expired (until < today)."""
-        period = self.period_in(service)
+        """Data whose period started before this moment has expired: its until-date (the last
+        day it is kept, as erasure reports show it) is before today."""
+        day = minus(now.date(), self.period_in(service))
         if self.year_end:  # until = 31.12. of the start year + period
-            return dt.datetime(minus(now.date(), period).year, 1, 1, tzinfo=dt.timezone.utc)
-        amount, unit = parse_period(period)
-        if unit == "d":
-            return now - dt.timedelta(days=amount)
-        return dt.datetime.combine(minus(now.date(), period), now.timetz())
+            day = dt.date(day.year, 1, 1)
+        return dt.datetime.combine(day, dt.time(), dt.timezone.utc)
 
     def until(self, service: str, started: dt.date | dt.datetime | None) -> str | None:
         """The last day the data is kept, for erasure reports (None while the period has not started)."""
