@@ -9,6 +9,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcClient
 
+from deploy.local import retention_dry_run
 from shared.config import SERVICES
 from shared.testing import start_stack
 from shared.waiting import wait_for
@@ -52,9 +53,15 @@ def _ended_customer_with_kyc_case(admin, make_person, ended_on):
 
 
 def test_ending_the_relationship_dates_the_kyc_case_and_the_timer_purges_it_5_years_and_a_day_later(
-        stack, admin, make_person):
+        stack, admin, make_person, monkeypatch, capsys):
     _, expired = _ended_customer_with_kyc_case(admin, make_person, _years_ago(5, days=1))
     kept_person, kept = _ended_customer_with_kyc_case(admin, make_person, _years_ago(5))
+
+    monkeypatch.setenv("AMQP_URI", stack.amqp_uri)
+    assert retention_dry_run.main([]) == 0
+    plan = {tuple(line.split()[:2]): line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert int(plan[("kyc", "cases")]) >= 1 and plan[("driver", "driver_profiles")] == "-"
+    assert {service for service, _ in plan} == set(SERVICES)
 
     with ClusterRpcClient(uri=stack.amqp_uri) as rpc:
         assert rpc.kyc.run_retention(dry_run=True)["would_remove"]["cases"] >= 1

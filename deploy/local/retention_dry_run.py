@@ -10,33 +10,30 @@ from shared import config
 TIMEOUT = 120
 
 
-def plan(client, services) -> dict:
-    """{service: {category: count} | None when it did not answer}."""
-    pending = {service: client[service].run_retention.call_async(dry_run=True) for service in services}
-    result = {}
-    for service, call in pending.items():
-        try:
-            result[service] = call.result()["would_remove"]
-        except Exception as error:  # a service that does not answer is reported, the others still are
-            print(f"{service}: did not answer ({type(error).__name__})", file=sys.stderr)
-            result[service] = None
-    return result
+def plan(client, service) -> list[tuple[str, str, object]]:
+    """(category, period, count or '-' when the rule is not the timer's) of one service."""
+    schedule = client[service].retention_schedule()
+    counts = client[service].run_retention(dry_run=True)["would_remove"]
+    return [(rule["category"], rule["period"], counts.get(rule["category"], "-")) for rule in schedule]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.retention_dry_run", description=__doc__)
     parser.add_argument("services", nargs="*", default=list(config.SERVICES))
     args = parser.parse_args(argv)
-    with ClusterRpcClient(uri=config.amqp_uri(), timeout=TIMEOUT) as client:
-        schedule = {service: client[service].retention_schedule() for service in args.services}
-        planned = plan(client, args.services)
+    failed = []
     print(f"{'service':<10} {'category':<26} {'period':<15} {'would remove':>12}")
-    for service in args.services:
-        for rule in schedule[service]:
-            counts = planned[service]
-            count = "-" if counts is None or rule["category"] not in counts else counts[rule["category"]]
-            print(f"{service:<10} {rule['category']:<26} {rule['period']:<15} {count:>12}")
-    return 1 if any(counts is None for counts in planned.values()) else 0
+    with ClusterRpcClient(uri=config.amqp_uri(), timeout=TIMEOUT) as client:
+        for service in args.services:
+            try:
+                rows = plan(client, service)
+            except Exception as error:  # one service not answering still leaves the others' plan
+                print(f"{service:<10} did not answer ({type(error).__name__})")
+                failed.append(service)
+                continue
+            for category, period, count in rows:
+                print(f"{service:<10} {category:<26} {period:<15} {count:>12}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -68,4 +68,7 @@ RULES = [
     Rule("contract_notes", "free-text notes of an ended contract (the contract's terms stay with the vehicle)", "6y",
          "end of the year the contract ended", BOOKKEEPING_BASIS, "anonymised", _expired_contract_notes,
          _remove_contract_notes, year_end=True),
+    Rule("dealership_contacts", "dealership seller's name, phone and email", "while in use",
+         "the seller no longer serves Secto", "GDPR art. 6(1)(f) legitimate interest in ordering and delivering cars",
+         "anonymised", enforced_by="staff (PATCH /dealerships/{id})"),
 ]

@@ -84,16 +84,20 @@ def _anonymise(session, keys, now):
 # --- service history, access audit, web usage ----------------------------------------------
 
 def _expired_history(session, cutoff, after, limit):
+    """Ended relationships with a history, or of a private person (the relationship itself goes too)."""
     has_history = or_(exists().where(ServiceOrder.relationship_id == CustomerRelationship.id),
                       exists().where(SatisfactionResponse.relationship_id == CustomerRelationship.id))
     stmt = select(CustomerRelationship.id).where(CustomerRelationship.status == "former",
-                                                 CustomerRelationship.ended_on < cutoff.date(), has_history)
+                                                 CustomerRelationship.ended_on < cutoff.date(),
+                                                 or_(has_history, CustomerRelationship.party_type == "person"))
     return session.scalars(keys_after(stmt, CustomerRelationship.id, after, limit)).all()
 
 
 def _remove_history(session, keys, now):
     session.execute(delete(ServiceOrder).where(ServiceOrder.relationship_id.in_(keys)))
     session.execute(delete(SatisfactionResponse).where(SatisfactionResponse.relationship_id.in_(keys)))
+    session.execute(delete(CustomerRelationship).where(CustomerRelationship.id.in_(keys),
+                                                       CustomerRelationship.party_type == "person"))
 
 
 def _older_than(model):
@@ -113,7 +117,8 @@ RULES = [
          "contact data, roles, accounts (contracts, invoices and KYC keep their own parts by their own rules)",
          "2y", "customer relationship ended (of the person, or of every company it is linked to)", CONTACT_BASIS,
          "anonymised", _expired_persons("former"), _anonymise),
-    Rule("customer_history", "service orders and satisfaction responses of a customer relationship", "6y",
+    Rule("customer_history", "service orders and satisfaction responses of a customer relationship, and a private "
+         "customer's relationship itself (type, contract types, dates, ids in other systems)", "6y",
          "end of the year the customer relationship ended", BOOKKEEPING_BASIS, "deleted", _expired_history,
          _remove_history, year_end=True),
     Rule("access_audit", "access audit: who read whose personal data, when", "2y", "the read",

@@ -58,3 +58,13 @@ def test_the_relationship_event_ends_only_when_every_relationship_has(session, c
     assert retention.relationship_changed(session, person.id)["ended_on"] == "2024-05-01"
     _relationship(session, person, "customer")
     assert retention.relationship_changed(session, person.id)["ended_on"] is None
+
+
+def test_service_history_and_a_private_relationship_go_6_years_after_the_year_it_ended(session, cipher):  # noqa: F811
+    person = make_person(session, cipher, national_id=None)
+    _relationship(session, person, "former", ended_on=dt.date(2024, 5, 1))
+    relationship = session.query(CustomerRelationship).filter_by(party_id=person.id).one()
+    handlers.add_service_order(session, relationship.id, {"what": "tyres", "ordered_at": utcnow()})
+    assert _run(session, dt.datetime(2030, 12, 31, 23, 0, tzinfo=UTC))["customer_history"] == 0
+    assert _run(session, dt.datetime(2031, 1, 1, tzinfo=UTC))["customer_history"] == 1
+    assert session.query(CustomerRelationship).filter_by(party_id=person.id).count() == 0
