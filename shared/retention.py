@@ -19,7 +19,7 @@ from typing import Callable
 from marshmallow import Schema, fields
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import Date, String, or_, select, update
+from sqlalchemy import Date, String, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -319,5 +319,20 @@ def keys_after(stmt, key_column, after, limit):
     return stmt.order_by(key_column).limit(limit)
 
 
-__all__ = ["Rule", "RetentionLeaseMixin", "RetentionEntrypoints", "RetentionRule", "describe", "run", "plan", "find", "select",
-           "interval_seconds", "parse_now", "keys_after"]
+def delete_older(model, column, key=None):
+    """(expired, remove) of the common rule: delete the rows whose `column` (a date or a
+    datetime) is before the cutoff."""
+    key = key if key is not None else model.id
+    on_date = column.type.python_type is dt.date
+
+    def expired(session, cutoff, after, limit):
+        stmt = select(key).where(column < (cutoff.date() if on_date else cutoff))
+        return session.scalars(keys_after(stmt, key, after, limit)).all()
+
+    def remove(session, keys, now):
+        session.execute(delete(model).where(key.in_(keys)))
+    return expired, remove
+
+
+__all__ = ["Rule", "RetentionLeaseMixin", "RetentionEntrypoints", "RetentionRule", "RetentionSchedule", "describe",
+           "run", "plan", "find", "interval_seconds", "parse_now", "keys_after", "delete_older"]

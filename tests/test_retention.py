@@ -2,11 +2,9 @@
 identity reaching KYC as an event and purging the case 5 years + 1 day later, and two driver
 replicas whose timers remove each expired location ping once."""
 import datetime as dt
-import re
 import uuid
 
 import pytest
-import requests
 from nameko.standalone.rpc import ClusterRpcClient
 
 from deploy.local import retention_dry_run
@@ -14,6 +12,7 @@ from shared.config import SERVICES
 from shared.testing import start_stack
 from shared.waiting import wait_for
 from tests.conftest import unique_national_id, unique_phone
+from tests.test_metrics import sample, scrape
 
 PASSWORD = "Long-enough-password-1"
 
@@ -77,13 +76,7 @@ def test_ending_the_relationship_dates_the_kyc_case_and_the_timer_purges_it_5_ye
 
 
 def _metric(port, name, **labels) -> float:
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    total = 0.0
-    for line in text.splitlines():
-        match = re.match(rf"^{name}\{{(.*)\}} (\S+)$", line)
-        if match and all(f'{key}="{value}"' in match.group(1) for key, value in labels.items()):
-            total += float(match.group(2))
-    return total
+    return sample(scrape(port), name, **labels)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The driver service's part of the retention schedule."""
 from sqlalchemy import delete, or_, select, update
 
-from shared.retention import Rule, find, keys_after
+from shared.retention import Rule, delete_older, find, keys_after
 
 from services.driver.models import Fueling, LocationPing, Trip, Vehicle, WashBooking
 
@@ -9,24 +9,6 @@ SERVICE = "driver"
 TAX_BASIS = ("Verotusmenettelylaki 1558/1995 (tax audit period): the driving log proves the car benefit, "
              "6 years from the end of the tax year")
 BOOKKEEPING_BASIS = "Kirjanpitolaki 1336/1997 2:10 §: supporting bookkeeping data, 6 years from the end of the year"
-
-
-def _expired_pings(session, cutoff, after, limit):
-    stmt = select(LocationPing.id).where(LocationPing.at < cutoff)
-    return session.scalars(keys_after(stmt, LocationPing.id, after, limit)).all()
-
-
-def _remove_pings(session, keys, now):
-    session.execute(delete(LocationPing).where(LocationPing.id.in_(keys)))
-
-
-def _expired_trips(session, cutoff, after, limit):
-    stmt = select(Trip.id).where(Trip.date < cutoff.date())
-    return session.scalars(keys_after(stmt, Trip.id, after, limit)).all()
-
-
-def _remove_trips(session, keys, now):
-    session.execute(delete(Trip).where(Trip.id.in_(keys)))
 
 
 def _expired_fueling_phones(session, cutoff, after, limit):
@@ -50,21 +32,12 @@ def _remove_fuelings(session, keys, now):
     session.execute(delete(Fueling).where(Fueling.id.in_(keys)))
 
 
-def _expired_washes(session, cutoff, after, limit):
-    stmt = select(WashBooking.id).where(WashBooking.wash_at < cutoff)
-    return session.scalars(keys_after(stmt, WashBooking.id, after, limit)).all()
-
-
-def _remove_washes(session, keys, now):
-    session.execute(delete(WashBooking).where(WashBooking.id.in_(keys)))
-
-
 RULES = [
     Rule("location_pings", "real-time location pings (with consent)", "30d", "ping recorded",
          "GDPR art. 6(1)(a) consent; art. 5(1)(e) storage limitation (all at once when the consent is withdrawn)",
-         "deleted", _expired_pings, _remove_pings),
+         "deleted", *delete_older(LocationPing, LocationPing.at)),
     Rule("driving_log", "driving log entries (trips: km, route, type, who added them)", "6y",
-         "end of the tax year of the trip", TAX_BASIS, "deleted", _expired_trips, _remove_trips, year_end=True),
+         "end of the tax year of the trip", TAX_BASIS, "deleted", *delete_older(Trip, Trip.date), year_end=True),
     Rule("fueling_phones", "phone number a fuel partner sent with a fueling", "12m", "fueling",
          "GDPR art. 5(1)(c),(e): needed only to match the fueling to a driver", "anonymised",
          _expired_fueling_phones, _remove_fueling_phones),
@@ -72,7 +45,8 @@ RULES = [
          "end of the year of the fueling, and not before the bookkeeping period of the vehicle's contract",
          BOOKKEEPING_BASIS, "deleted", _expired_fuelings, _remove_fuelings, year_end=True),
     Rule("wash_bookings", "wash bookings (time, wash, place, phone)", "6y", "end of the year of the wash",
-         BOOKKEEPING_BASIS + " (billed add-on service)", "deleted", _expired_washes, _remove_washes, year_end=True),
+         BOOKKEEPING_BASIS + " (billed add-on service)", "deleted", *delete_older(WashBooking, WashBooking.wash_at),
+         year_end=True),
     Rule("driver_profiles", "driver profile (name, phone, email: a copy of identity's person)", "0d",
          "person erased in identity (on request, or by identity's prospects / former customers rules)",
          "follows identity", "anonymised", enforced_by="event identity.person_erased"),

@@ -3,7 +3,7 @@
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from shared.retention import Rule, keys_after
+from shared.retention import Rule, delete_older, keys_after
 
 from services.fleet.models import Contract, Fueling, ServiceEvent, VehicleAssignment
 
@@ -11,15 +11,6 @@ SERVICE = "fleet"
 BOOKKEEPING_BASIS = "Kirjanpitolaki 1336/1997 2:10 §: supporting bookkeeping data, 6 years from the end of the year"
 TAX_BASIS = ("Verotusmenettelylaki 1558/1995: who drove which car when proves the car benefit, 6 years from the end "
              "of the tax year")
-
-
-def _expired_fuelings(session, cutoff, after, limit):
-    stmt = select(Fueling.fueling_id).where(Fueling.fueled_at < cutoff)
-    return session.scalars(keys_after(stmt, Fueling.fueling_id, after, limit)).all()
-
-
-def _remove_fuelings(session, keys, now):
-    session.execute(delete(Fueling).where(Fueling.fueling_id.in_(keys)))
 
 
 def _expired_assignments(session, cutoff, after, limit):
@@ -36,15 +27,6 @@ def _remove_assignments(session, keys, now):
     session.execute(delete(VehicleAssignment).where(VehicleAssignment.id.in_(keys)))
 
 
-def _expired_service_events(session, cutoff, after, limit):
-    stmt = select(ServiceEvent.id).where(ServiceEvent.occurred_on < cutoff.date())
-    return session.scalars(keys_after(stmt, ServiceEvent.id, after, limit)).all()
-
-
-def _remove_service_events(session, keys, now):
-    session.execute(delete(ServiceEvent).where(ServiceEvent.id.in_(keys)))
-
-
 def _expired_contract_notes(session, cutoff, after, limit):
     stmt = select(Contract.id).where(Contract.status.in_(("ended", "terminated")), Contract.ends_on < cutoff.date(),
                                      Contract.notes.is_not(None))
@@ -57,14 +39,15 @@ def _remove_contract_notes(session, keys, now):
 
 RULES = [
     Rule("fuelings", "fuelings of the fleet's vehicles (time, place, product, litres, link to the driver)", "6y",
-         "end of the year of the fueling", BOOKKEEPING_BASIS, "deleted", _expired_fuelings, _remove_fuelings,
+         "end of the year of the fueling", BOOKKEEPING_BASIS, "deleted",
+         *delete_older(Fueling, Fueling.fueled_at, Fueling.fueling_id),
          year_end=True),
     Rule("driver_assignments", "history of the vehicle's drivers, organisations and cost centers (not the current)",
          "6y", "end of the year the assignment was replaced", TAX_BASIS, "deleted", _expired_assignments,
          _remove_assignments, year_end=True),
     Rule("service_events", "service events (maintenance and wash places, km, description)", "6y",
-         "end of the year of the event", BOOKKEEPING_BASIS, "deleted", _expired_service_events,
-         _remove_service_events, year_end=True),
+         "end of the year of the event", BOOKKEEPING_BASIS, "deleted",
+         *delete_older(ServiceEvent, ServiceEvent.occurred_on), year_end=True),
     Rule("contract_notes", "free-text notes of an ended contract (the contract's terms stay with the vehicle)", "6y",
          "end of the year the contract ended", BOOKKEEPING_BASIS, "anonymised", _expired_contract_notes,
          _remove_contract_notes, year_end=True),

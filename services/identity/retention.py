@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from sqlalchemy import delete, exists, or_, select
 
-from shared.retention import Rule, find, keys_after
+from shared.retention import Rule, delete_older, find, keys_after
 
 from services.identity import handlers
 from services.identity.models import (AccessAudit, Account, CustomerRelationship, Person, PersonRole,
@@ -100,15 +100,6 @@ def _remove_history(session, keys, now):
                                                        CustomerRelationship.party_type == "person"))
 
 
-def _older_than(model):
-    def expired(session, cutoff, after, limit):
-        return session.scalars(keys_after(select(model.id).where(model.at < cutoff), model.id, after, limit)).all()
-
-    def remove(session, keys, now):
-        session.execute(delete(model).where(model.id.in_(keys)))
-    return expired, remove
-
-
 RULES = [
     Rule("prospects", "prospects and representatives of prospect companies: name, contact data, roles, accounts",
          "2y", "last contact (change of the person, a relationship or a role)", CONTACT_BASIS, "anonymised",
@@ -122,9 +113,11 @@ RULES = [
          "end of the year the customer relationship ended", BOOKKEEPING_BASIS, "deleted", _expired_history,
          _remove_history, year_end=True),
     Rule("access_audit", "access audit: who read whose personal data, when", "2y", "the read",
-         "GDPR art. 5(2) accountability and art. 32 security of processing", "deleted", *_older_than(AccessAudit)),
+         "GDPR art. 5(2) accountability and art. 32 security of processing", "deleted",
+         *delete_older(AccessAudit, AccessAudit.at)),
     Rule("web_usage", "web usage data: IP address, browser, OS, requested path", "90d", "the request",
-         "GDPR art. 6(1)(f) legitimate interest in the security of the service", "deleted", *_older_than(WebUsage)),
+         "GDPR art. 6(1)(f) legitimate interest in the security of the service", "deleted",
+         *delete_older(WebUsage, WebUsage.at)),
 ]
 
 

@@ -21,7 +21,8 @@ def test_fuelings_and_replaced_assignments_go_6_years_after_their_year(session):
                             liters=Decimal("40"), fueled_at=dt.datetime(year, 6, 1, tzinfo=UTC), month=f"{year}-06"))
     for year in (2024, 2025, 2026):  # the 2024 driver was replaced in 2025, the 2025 one in 2026
         session.add(VehicleAssignment(vehicle_id=car.id, driver_person_id=str(uuid.uuid4()),
-                                      user_organisation_id=organisation, changed_at=dt.datetime(year, 3, 1, tzinfo=UTC)))
+                                      user_organisation_id=organisation,
+                                      changed_at=dt.datetime(year, 3, 1, tzinfo=UTC)))
     session.commit()
     before = session.query(VehicleAssignment).count()
     removed = schedule.run(session, "fleet", retention.RULES, RetentionLease,

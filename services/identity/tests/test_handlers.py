@@ -1,11 +1,8 @@
-import datetime as dt
-
 import pytest
 from sqlalchemy import text
 
 from shared import config
 from shared.crypto import FieldCipher, new_key
-from shared.db import utcnow
 from shared.errors import ValidationFailed
 
 from services.identity import exceptions as exc

@@ -2,14 +2,22 @@
 2 years after last contact / the end of the relationship; audit 2 years, web usage 90 days."""
 import datetime as dt
 
+import pytest
+
 from shared import retention as schedule
+from shared.crypto import FieldCipher
 from shared.db import utcnow
 
 from services.identity import handlers, retention
 from services.identity.models import AccessAudit, CustomerRelationship, Person, RetentionLease, WebUsage
-from services.identity.tests.test_handlers import cipher, make_person  # noqa: F401 (fixture)
+from services.identity.tests.test_handlers import make_person
 
 UTC = dt.timezone.utc
+
+
+@pytest.fixture
+def cipher():
+    return FieldCipher.from_env()
 
 
 def _run(session, now):
@@ -22,7 +30,7 @@ def _relationship(session, person, status, ended_on=None):
     session.commit()
 
 
-def test_prospects_and_former_customers_are_anonymised_when_their_period_ends(session, cipher):  # noqa: F811
+def test_prospects_and_former_customers_are_anonymised_when_their_period_ends(session, cipher):
     prospect = make_person(session, cipher, national_id=None, email="p@example.fi")
     former = make_person(session, cipher, national_id=None, email="f@example.fi")
     customer = make_person(session, cipher, national_id=None, email="c@example.fi")
@@ -52,7 +60,7 @@ def test_access_audit_2_years_and_web_usage_90_days(session):
     assert session.query(WebUsage).count() == 2 and session.query(AccessAudit).count() == 1
 
 
-def test_the_relationship_event_ends_only_when_every_relationship_has(session, cipher):  # noqa: F811
+def test_the_relationship_event_ends_only_when_every_relationship_has(session, cipher):
     person = make_person(session, cipher, national_id=None)
     _relationship(session, person, "former", ended_on=dt.date(2024, 5, 1))
     assert retention.relationship_changed(session, person.id)["ended_on"] == "2024-05-01"
@@ -60,7 +68,7 @@ def test_the_relationship_event_ends_only_when_every_relationship_has(session, c
     assert retention.relationship_changed(session, person.id)["ended_on"] is None
 
 
-def test_service_history_and_a_private_relationship_go_6_years_after_the_year_it_ended(session, cipher):  # noqa: F811
+def test_service_history_and_a_private_relationship_go_6_years_after_the_year_it_ended(session, cipher):
     person = make_person(session, cipher, national_id=None)
     _relationship(session, person, "former", ended_on=dt.date(2024, 5, 1))
     relationship = session.query(CustomerRelationship).filter_by(party_id=person.id).one()
