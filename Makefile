@@ -10,7 +10,7 @@ SCALE ?=
 PYTEST_ARGS ?=
 export AMQP_URI
 
-.PHONY: run stop test test-postgres deps broker broker-stop migrate bench faults clean
+.PHONY: run stop test test-postgres deps broker broker-stop migrate bench faults clean retention-dry-run
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ migrate: deps
 # 20 000 events (FAULTS_EVENTS); `make test` runs it with 5 000.
 faults: deps
 	SECTO_FAULTS=1 $(PY) -m deploy.local.test tests/test_partner_faults.py -q -s $(PYTEST_ARGS)
+
+# What each running service's retention timer would remove today (removes nothing; needs `make run`).
+retention-dry-run: deps
+	$(PY) -m deploy.local.retention_dry_run
 
 bench: deps
 	$(PY) -m deploy.local.test --bench

@@ -12,12 +12,13 @@ from gateway.routes.identity import IdentityRoutes
 from gateway.routes.kyc import KycRoutes
 from gateway.routes.lifecycle import LifecycleRoutes
 from gateway.routes.marketing import MarketingRoutes
+from gateway.routes.retention import RetentionRoutes
 
 configure("gateway")
 
 
 class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, FleetRoutes, DriverRoutes, MarketingRoutes,
-                     BillingRoutes, KycRoutes, LifecycleRoutes):
+                     BillingRoutes, KycRoutes, LifecycleRoutes, RetentionRoutes):
     """The only HTTP entry (SPEC §5); routes live in gateway/routes/, one mixin per domain."""
     name = "gateway"
     rpc = Rpc()

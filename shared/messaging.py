@@ -19,6 +19,7 @@ PERSON_UPDATED = "person_updated"
 PERSON_ERASED = "person_erased"
 ORGANISATION_CHANGED = "organisation_changed"
 ACCOUNT_CHANGED = "account_changed"
+CUSTOMER_RELATIONSHIP_CHANGED = "customer_relationship_changed"
 # fleet
 VEHICLE_ASSIGNED = "vehicle_assigned"
 VEHICLE_CHANGED = "vehicle_changed"
@@ -49,6 +50,7 @@ SUBSCRIPTIONS = [
     ("identity", PERSON_ERASED, "fleet", "on_person_erased"),
     ("identity", PERSON_ERASED, "billing", "on_person_erased"),
     ("identity", PERSON_ERASED, "kyc", "on_person_erased"),
+    ("identity", CUSTOMER_RELATIONSHIP_CHANGED, "kyc", "on_customer_relationship_changed"),
 ]
 
 # Partner fueling (SPEC §4)

@@ -21,6 +21,10 @@ DEAD_LETTERED = Counter("secto_messages_dead_lettered_total", "Messages parked i
                         ["service", "queue"])
 PARTNER_FUELINGS = Counter("secto_partner_fuelings_total", "Partner fueling messages by outcome",
                            ["outcome"])
+RETENTION_REMOVED = Counter("secto_retention_removed_total", "Rows deleted or anonymised by the retention schedule",
+                            ["service", "category"])
+RETENTION_RUNS = Counter("secto_retention_runs_total", "Retention runs by outcome (ran | skipped | failed)",
+                         ["service", "outcome"])
 HTTP_SECONDS = Histogram("secto_http_request_seconds", "Gateway request duration",
                          ["method", "route", "status"])
 

@@ -31,12 +31,12 @@ class LifecycleRoutes:
         erased_at = others["marketing"].pop("erased_at", None)
         return {"person_id": person_id, "erased_at": erased_at, "services": {"identity": identity, **others}}
 
-    def _fan_out(self, calls: dict, person_id) -> dict:
-        """{key: (service, method)} called in parallel; every one must answer."""
+    def _fan_out(self, calls: dict, *args) -> dict:
+        """{key: (service, method)} called in parallel with `args`; every one must answer."""
         pending, missing = {}, []
         for key, (service, method) in calls.items():
             try:
-                pending[key] = getattr(getattr(self.rpc, service), method).call_async(person_id)
+                pending[key] = getattr(getattr(self.rpc, service), method).call_async(*args)
             except ServiceUnavailable:
                 missing.append(service)
         results = {}

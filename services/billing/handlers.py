@@ -8,11 +8,8 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.db import in_scope, new_id, paginate, utcnow, visible
 
-from services.billing import exceptions as exc
+from services.billing import exceptions as exc, retention
 from services.billing.models import DEFAULT_TERMS_DAYS, BillingProfile, Invoice, InvoiceLine
-
-BOOKKEEPING_BASIS = ("Kirjanpitolaki 1336/1997 2:10 §: invoices are accounting vouchers, kept 6 years from the "
-                     "end of the year of the financial period (the books and financial statements 10 years)")
 
 
 def put_profile(session, customer_id, data) -> BillingProfile:
@@ -120,6 +117,7 @@ def erase_person(session, person_id) -> dict:
     invoices = session.scalars(select(Invoice).where(Invoice.customer_id == person_id)).all()
     years = sorted({invoice.issue_date.year for invoice in invoices})
     retained = [{"data": f"invoices issued in {year} ({sum(i.issue_date.year == year for i in invoices)})",
-                 "legal_basis": BOOKKEEPING_BASIS, "until": dt.date(year + 6, 12, 31).isoformat(), "held_for": None}
+                 "legal_basis": retention.INVOICE_BASIS, "until": retention.invoices_until(dt.date(year, 12, 31)),
+                 "held_for": None}
                 for year in years]
     return {"anonymised": anonymised, "retained": retained}

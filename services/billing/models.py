@@ -5,6 +5,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
+from shared.retention import RetentionLeaseMixin
 
 METHODS = ("paper", "e_invoice", "email")
 INVOICE_STATUSES = ("open", "sent", "paid", "credited")
@@ -68,3 +69,7 @@ class InvoiceLine(Base):
     maintenance_budget: Mapped[Decimal] = mapped_column(MONEY)
     account_fee: Mapped[Decimal] = mapped_column(MONEY)
     amount: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class RetentionLease(RetentionLeaseMixin, Base):
+    """Who applies the retention schedule now (shared.retention)."""

@@ -3,18 +3,21 @@ from nameko.events import event_handler
 from shared.db import page
 from shared.logging import configure
 from shared.messaging import PERSON_ERASED, ServiceRpc, rpc
+from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase
 
-from services.billing import handlers, schemas
+from services.billing import handlers, models, retention, schemas
 from services.billing.dependencies import Database
 
 configure("billing")
 
 
-class BillingService(ServiceBase):
+class BillingService(RetentionEntrypoints, ServiceBase):
     name = "billing"
     db = Database("billing")
+    retention_rules = retention.RULES
+    retention_lease = models.RetentionLease
     fleet = ServiceRpc("fleet")
 
     # billing profiles

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.db import in_scope, is_staff, new_id, paginate, utcnow
 from shared.spreadsheet import safe_row
 
+from services.driver import retention
 from services.driver.exceptions import (ConsentRequired, NoVehicle, OdometerGap, ProfileNotFound,
                                         WashNotIncluded)
 from services.driver.models import (DriverProfile, Fueling, LocationConsent, LocationPing, Trip, Vehicle,
@@ -417,22 +418,27 @@ def erase_person(session, person_id) -> dict:
     # held for the organisation that used the vehicle when the row was made
     held = {(t.vehicle_id, t.organisation_id) for t in trips} | {
         (f.vehicle_id, f.organisation_id) for f in fuelings if f.vehicle_id}
+    contract_ends = dict(session.execute(select(Vehicle.vehicle_id, Vehicle.contract_ends_on).where(
+        Vehicle.vehicle_id.in_({vehicle_id for vehicle_id, _ in held}))).all())
     session.commit()
     retained = []
     for vehicle_id, organisation_id in sorted(held, key=lambda pair: (pair[0], pair[1] or "")):
         vehicle_trips = [t for t in trips if (t.vehicle_id, t.organisation_id) == (vehicle_id, organisation_id)]
         if vehicle_trips:
-            last_year = max(t.date.year for t in vehicle_trips)
             retained.append({"data": f"driving log of vehicle {vehicle_id} ({len(vehicle_trips)} entries)",
                              "legal_basis": "Tax documentation of the car benefit (Verotusmenettelylaki 1558/1995, "
                                             "6 years from the end of the tax year); erased on the customer "
                                             "company's instruction",
-                             "until": dt.date(last_year + 6, 12, 31).isoformat(), "held_for": organisation_id})
-        if any((f.vehicle_id, f.organisation_id) == (vehicle_id, organisation_id) for f in fuelings):
+                             "until": retention.driving_log_until(max(t.date for t in vehicle_trips)),
+                             "held_for": organisation_id})
+        vehicle_fuelings = [f for f in fuelings if (f.vehicle_id, f.organisation_id) == (vehicle_id, organisation_id)]
+        if vehicle_fuelings:
             retained.append({"data": f"fuelings of vehicle {vehicle_id} (phone removed)",
                              "legal_basis": "Processor: fleet usage data processed on behalf of the customer "
                                             "company (SPEC §3); erased on its instruction",
-                             "until": None, "held_for": organisation_id})
+                             "until": retention.fuelings_until(max(f.fueled_at for f in vehicle_fuelings),
+                                                               contract_ends.get(vehicle_id)),
+                             "held_for": organisation_id})
     return {"anonymised": ["driver profile (name, phone, email)", "location pings and consent state",
                            "wash bookings (phone, link to the person)", "fuelings (phone)"],
             "retained": retained}

@@ -5,6 +5,7 @@ from sqlalchemy import JSON, Date, Float, Integer, Numeric, String, UniqueConstr
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
+from shared.retention import RetentionLeaseMixin
 
 
 class Base(DeclarativeBase):
@@ -127,5 +128,9 @@ class Fueling(Base):
     matched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class RetentionLease(RetentionLeaseMixin, Base):
+    """Who applies the retention schedule now (shared.retention)."""
+
+
 __all__ = ["Base", "DriverProfile", "Vehicle", "Trip", "WashBooking", "LocationConsent", "LocationPing",
-           "Fueling"]
+           "Fueling", "RetentionLease"]

@@ -4,18 +4,21 @@ from shared.db import page
 from shared.logging import configure
 from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED, PERSON_ERASED,
                               PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED, rpc)
+from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase
 
-from services.driver import handlers, schemas
+from services.driver import handlers, models, retention, schemas
 from services.driver.dependencies import Database, PartnerFuelingConsumer
 
 configure("driver")
 
 
-class DriverService(ServiceBase):
+class DriverService(RetentionEntrypoints, ServiceBase):
     name = "driver"
     db = Database("driver")
+    retention_rules = retention.RULES
+    retention_lease = models.RetentionLease
     dispatch = EventDispatcher()
     partner_fueling = PartnerFuelingConsumer()
 

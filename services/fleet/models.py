@@ -5,6 +5,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
+from shared.retention import RetentionLeaseMixin
 
 VEHICLE_CLASSES = ("passenger_car", "van", "truck", "bus", "trailer", "motorcycle", "other")
 POWER_SOURCES = ("petrol", "diesel", "electric", "hybrid", "plugin_hybrid", "gas", "other")
@@ -212,3 +213,7 @@ class FleetSettings(Base):
     organisation_id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     contract_reminder_days: Mapped[int] = mapped_column(Integer, default=90)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class RetentionLease(RetentionLeaseMixin, Base):
+    """Who applies the retention schedule now (shared.retention)."""

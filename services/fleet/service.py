@@ -3,18 +3,21 @@ from nameko.events import EventDispatcher, event_handler
 from shared.db import page
 from shared.logging import configure
 from shared.messaging import CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, TRIP_LOGGED, VEHICLE_ASSIGNED, rpc
+from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase
 
-from services.fleet import handlers, reports, schemas
+from services.fleet import handlers, models, reports, retention, schemas
 from services.fleet.dependencies import Database
 
 configure("fleet")
 
 
-class FleetService(ServiceBase):
+class FleetService(RetentionEntrypoints, ServiceBase):
     name = "fleet"
     db = Database("fleet")
+    retention_rules = retention.RULES
+    retention_lease = models.RetentionLease
     actor = Actor()
     dispatch = EventDispatcher()
 

@@ -21,7 +21,6 @@ from services.identity.models import (AccessAudit, Account, CustomerRelationship
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
-WEB_USAGE_RETENTION = dt.timedelta(days=90)
 ERASED_NAME = "Erased"
 _hasher = PasswordHasher()  # argon2id
 _DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
@@ -469,16 +468,6 @@ def record_usage(session, entries: list[dict]) -> None:
     session.commit()
 
 
-def purge_usage(session, now=None) -> int:
-    now = now or utcnow()
-    result = session.execute(delete(WebUsage).where(WebUsage.at < now - WEB_USAGE_RETENTION))
-    session.execute(delete(LoginFailure).where(LoginFailure.updated_at < now - LOCKOUT,
-                                               or_(LoginFailure.locked_until.is_(None),
-                                                   LoginFailure.locked_until < now)))
-    session.commit()
-    return result.rowcount
-
-
 def _account_ids_of(session, person_id):
     return session.scalars(select(Account.id).where(Account.person_id == person_id)).all()
 
@@ -526,11 +515,18 @@ def erase_person(session, person_id) -> dict:
             account.username = f"erased-{account.id}"
             account.password_hash = ""
         session.commit()
+    from services.identity import retention  # the schedule anonymises through this function
+    relationships = session.scalars(select(CustomerRelationship).where(
+        CustomerRelationship.party_type == "person", CustomerRelationship.party_id == person_id)).all()
+    last_read = session.scalars(select(AccessAudit.at).where(AccessAudit.person_id == person_id)
+                                .order_by(AccessAudit.at.desc()).limit(1)).first()
     return {"anonymised": anonymised, "retained": [
         {"data": "customer relationship dates and service history (without identifying data)",
-         "legal_basis": "Accounting Act (1336/1997) 2:10 — bookkeeping material", "until": None, "held_for": None},
+         "legal_basis": "Accounting Act (1336/1997) 2:10 — bookkeeping material",
+         "until": retention.history_until(relationships), "held_for": None},
         {"data": "access audit log of reads of this person's data",
-         "legal_basis": "GDPR art. 5(2) accountability and art. 32 security", "until": None, "held_for": None},
+         "legal_basis": "GDPR art. 5(2) accountability and art. 32 security", "until": retention.audit_until(last_read),
+         "held_for": None},
     ], "erased_at": person.erased_at.isoformat()}
 
 

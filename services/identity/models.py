@@ -4,6 +4,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
+from shared.retention import RetentionLeaseMixin
 
 ROLES = ("staff", "fleet_manager", "driver")
 SCOPES = ("company", "group")
@@ -172,3 +173,7 @@ class WebUsage(Base):
     path: Mapped[str] = mapped_column(String(500))
     status: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RetentionLease(RetentionLeaseMixin, Base):
+    """Who applies the retention schedule now (shared.retention)."""

@@ -1,22 +1,24 @@
 from nameko.events import EventDispatcher, event_handler
-from nameko.timer import timer
 
-from shared.db import page
+from shared.db import page, utcnow
 from shared.logging import configure
-from shared.messaging import ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, REQUEST_LOGGED, rpc
+from shared.messaging import (CUSTOMER_RELATIONSHIP_CHANGED, ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED,
+                              PERSON_UPDATED, REQUEST_LOGGED, rpc)
+from shared.retention import RetentionEntrypoints
 from shared.schemas import load
 from shared.service_base import Actor, ServiceBase
 
-from services.identity import handlers, schemas
+from services.identity import handlers, models, retention, schemas
 from services.identity.dependencies import BootstrapAdmin, Cipher, Database
 
 configure("identity")
-DAY = 24 * 3600
 
 
-class IdentityService(ServiceBase):
+class IdentityService(RetentionEntrypoints, ServiceBase):
     name = "identity"
     db = Database("identity")
+    retention_rules = retention.RULES
+    retention_lease = models.RetentionLease
     cipher = Cipher()
     actor = Actor()
     dispatch = EventDispatcher()
@@ -101,7 +103,9 @@ class IdentityService(ServiceBase):
     # customer relationships
     @rpc
     def create_customer(self, payload):
-        return schemas.Customer().dump(handlers.create_customer(self.db, load(schemas.CustomerCreate(), payload)))
+        relationship = handlers.create_customer(self.db, load(schemas.CustomerCreate(), payload))
+        self._relationship_changed(relationship)
+        return schemas.Customer().dump(relationship)
 
     @rpc
     def get_customer(self, customer_id, organisation_ids):
@@ -115,8 +119,12 @@ class IdentityService(ServiceBase):
 
     @rpc
     def update_customer(self, customer_id, payload):
-        return schemas.Customer().dump(
-            handlers.update_customer(self.db, customer_id, load(schemas.CustomerUpdate(), payload)))
+        relationship = handlers.update_customer(self.db, customer_id, load(schemas.CustomerUpdate(), payload))
+        self._relationship_changed(relationship)
+        return schemas.Customer().dump(relationship)
+
+    def _relationship_changed(self, relationship):
+        self.dispatch(CUSTOMER_RELATIONSHIP_CHANGED, retention.relationship_changed(self.db, relationship.party_id))
 
     @rpc
     def add_service_order(self, customer_id, payload):
@@ -180,10 +188,6 @@ class IdentityService(ServiceBase):
     def on_request_logged(self, payload):
         handlers.record_usage(self.db, load(schemas.RequestLoggedEvent(), payload)["entries"])
 
-    @timer(interval=DAY, eager=True)
-    def purge_web_usage(self):
-        handlers.purge_usage(self.db)
-
     # personal-data lifecycle
     @rpc
     def export_person(self, person_id):
@@ -205,6 +209,16 @@ class IdentityService(ServiceBase):
     def export_web_usage(self, person_id):
         return {"role": "controller",
                 "web_usage": schemas.WebUsageEntry(many=True).dump(handlers.web_usage_of(self.db, person_id))}
+
+    @rpc
+    def customers_among(self, person_ids):
+        """Marketing's retention asks which of its contacts identity keeps as customers."""
+        return retention.customers_among(self.db, person_ids)
+
+    def retention_removed(self, category, keys):
+        if category in retention.PERSON_RULES:  # anonymised like an erasure: every service hears of it
+            for person_id in keys:
+                self.dispatch(PERSON_ERASED, {"person_id": person_id, "erased_at": utcnow().isoformat()})
 
     @rpc
     def erase_person(self, person_id):

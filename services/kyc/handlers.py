@@ -228,10 +228,5 @@ def erase_person(session, person_id) -> dict:
 
 
 def _until(case):
-    if case.relationship_ended_on is None:
-        return None  # 5 years from the end of a relationship that has not ended
-    ended = case.relationship_ended_on
-    try:
-        return ended.replace(year=ended.year + RETENTION_YEARS).isoformat()
-    except ValueError:  # 29 February
-        return (ended.replace(day=28, year=ended.year + RETENTION_YEARS)).isoformat()
+    from services.kyc.retention import case_until  # the schedule imports these handlers
+    return case_until(case)

@@ -5,6 +5,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
+from shared.retention import RetentionLeaseMixin
 
 CASE_STATUSES = ("pending", "verified", "rejected", "expired")
 DOCUMENT_TYPES = ("passport", "id_card", "driving_licence", "residence_permit")
@@ -65,3 +66,7 @@ class KycParty(_IdentifyingData, Base):
     pep_position: Mapped[str | None] = mapped_column(String(200))
     relation: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RetentionLease(RetentionLeaseMixin, Base):
+    """Who applies the retention schedule now (shared.retention)."""

@@ -5,20 +5,23 @@ from nameko.timer import timer
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import PERSON_ERASED, rpc
+from shared.messaging import CUSTOMER_RELATIONSHIP_CHANGED, PERSON_ERASED, rpc
+from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase
 
-from services.kyc import handlers, schemas
+from services.kyc import handlers, models, retention, schemas
 from services.kyc.dependencies import Cipher, Database
 
 configure("kyc")
 HOUR = 3600
 
 
-class KycService(ServiceBase):
+class KycService(RetentionEntrypoints, ServiceBase):
     name = "kyc"
     db = Database("kyc")
+    retention_rules = retention.RULES
+    retention_lease = models.RetentionLease
     cipher = Cipher()
     actor = Actor()
 
@@ -74,3 +77,7 @@ class KycService(ServiceBase):
     @event_handler("identity", PERSON_ERASED)
     def on_person_erased(self, payload):
         handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])
+
+    @event_handler("identity", CUSTOMER_RELATIONSHIP_CHANGED)
+    def on_customer_relationship_changed(self, payload):
+        retention.apply_relationship(self.db, load(retention.RelationshipChangedEvent(), payload))

@@ -186,12 +186,9 @@ def erase_person(session, person_id) -> dict:
         consent = set_consent(session, person_id, purpose, {"status": "withdrawn", "source": ERASURE_SOURCE},
                                  {"account_id": None, "role": "system"}, by_person=False)
         withdrawn.append(consent)
+    from services.marketing import retention  # the schedule anonymises through this function
     report = {"anonymised": ["marketing contact (name, email, phone)", "profiling attributes (position, company)",
                              "event attendance"],
-              "retained": [{"data": "consent and prohibition history (purpose, status, source, channel, text version, "
-                                    "time, recording account)",
-                            "legal_basis": "GDPR art. 7(1) proof of consent and art. 21(3) objection to direct "
-                                           "marketing: the prohibition is honoured for good",
-                            "until": None, "held_for": None}],
+              "retained": retention.consent_history_retained(session, person_id),
               "erased_at": contact.erased_at.isoformat()}
     return report, withdrawn

@@ -4,6 +4,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
+from shared.retention import RetentionLeaseMixin
 
 PURPOSES = ("email_marketing", "sms_marketing", "phone_marketing", "profiling", "location_tracking")
 STATUSES = ("granted", "withdrawn", "prohibited")
@@ -15,7 +16,8 @@ class Base(DeclarativeBase):
 
 
 class ConsentRecord(Base):
-    """Append-only history: every change with its proof. Never updated or deleted."""
+    """Append-only history: every change with its proof. Never updated; a withdrawn consent's history is
+    deleted when its retention period ends (services/marketing/retention.py)."""
     __tablename__ = "consent_records"
     __table_args__ = (Index("ix_consent_records_person_purpose", "person_id", "purpose", "at"),)
 
@@ -81,5 +83,9 @@ class Attendance(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class RetentionLease(RetentionLeaseMixin, Base):
+    """Who applies the retention schedule now (shared.retention)."""
+
+
 __all__ = ["Base", "ConsentRecord", "Consent", "Contact", "MarketingEvent", "Attendance", "PURPOSES", "STATUSES",
-           "CHANNEL_PURPOSE"]
+           "CHANNEL_PURPOSE", "RetentionLease"]

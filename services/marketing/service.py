@@ -2,21 +2,28 @@ from nameko.events import EventDispatcher, event_handler
 
 from shared.db import page
 from shared.logging import configure
-from shared.messaging import CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, rpc
+from shared.messaging import CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, ServiceRpc, rpc
+from shared.retention import RetentionEntrypoints
 from shared.schemas import load
 from shared.service_base import Actor, ServiceBase
 
-from services.marketing import handlers, schemas
+from services.marketing import handlers, models, retention, schemas
 from services.marketing.dependencies import Database
 
 configure("marketing")
 
 
-class MarketingService(ServiceBase):
+class MarketingService(RetentionEntrypoints, ServiceBase):
     name = "marketing"
     db = Database("marketing")
+    retention_lease = models.RetentionLease
+    identity = ServiceRpc("identity")
     actor = Actor()
     dispatch = EventDispatcher()
+
+    @property
+    def retention_rules(self):
+        return retention.rules(self.identity.customers_among)
 
     # consents
     @rpc

@@ -70,7 +70,7 @@ def test_erasure_keeps_invoices_with_their_legal_basis(session):
                                                                       "paper_address": "Katu 1"}))
     handlers.run_invoices(session, "2026-11", [contract(person)], TODAY)
     report = handlers.erase_person(session, person)
-    assert report["retained"][0]["until"] == "2032-12-31" and "Kirjanpitolaki" in report["retained"][0]["legal_basis"]
+    assert report["retained"][0]["until"] == "2036-12-31" and "Kirjanpitolaki" in report["retained"][0]["legal_basis"]
     assert handlers.get_profile(session, person, STAFF_SCOPE).email is None
     again = handlers.erase_person(session, person)
     assert again["anonymised"] == [] and again["retained"] == report["retained"]

@@ -1,5 +1,3 @@
-import datetime as dt
-
 import pytest
 from sqlalchemy import text
 
@@ -230,13 +228,6 @@ def test_rotation_re_encrypts_with_the_newest_key(session):
     rotated = FieldCipher([newest] + config.data_keys())
     assert handlers.rotate_national_ids(session, rotated) == 1
     assert FieldCipher([newest]).decrypt(person.national_id_encrypted) == HETU
-
-
-def test_web_usage_older_than_90_days_is_purged(session):
-    now = utcnow()
-    handlers.record_usage(session, [{"method": "GET", "path": "/x", "status": 200,
-                                     "at": now - dt.timedelta(days=age)} for age in (1, 89, 91, 400)])
-    assert handlers.purge_usage(session, now) == 2
 
 
 def test_erasure_anonymises_once_and_reports_the_same_twice(session, cipher):

@@ -1,7 +1,7 @@
 """login failures per (username, client) instead of per account; who deactivated an account
 
 Revision ID: b7e2c41d9a03
-Revises: 601c55bd5048
+Revises: 3de2700608ef
 Create Date: 2026-11-25 14:10:00
 
 """
@@ -13,7 +13,7 @@ import shared.db
 
 
 revision: str = 'b7e2c41d9a03'
-down_revision: Union[str, Sequence[str], None] = '601c55bd5048'
+down_revision: Union[str, Sequence[str], None] = '3de2700608ef'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
