@@ -465,31 +465,27 @@ class CostQuery(PeriodQuery):
     by = Text(load_default="vehicle", validate=validate.OneOf(("vehicle", "cost_center")))
 
 
-class CostRow(StrictSchema):
+class _Costs(StrictSchema):
+    customer_id = Text()
+    cost_center = Text(allow_none=True)
+    lease_eur = Money()
+    maintenance_eur = Money()
+    fuel_eur = Money()
+    total_eur = Money()
+    cost_per_km = Money(allow_none=True)
+
+
+class CostRow(_Costs):
     contract_id = Text()
     vehicle_id = Text()
     registration_number = Text()
-    customer_id = Text()
-    cost_center = Text(allow_none=True)
     months = fields.Integer()
-    lease_eur = Money()
-    maintenance_eur = Money()
-    fuel_eur = Money()
-    total_eur = Money()
     driven_km = fields.Integer(allow_none=True)
-    cost_per_km = Money(allow_none=True)
 
 
-class CostCenterRow(StrictSchema):
-    customer_id = Text()
-    cost_center = Text(allow_none=True)
+class CostCenterRow(_Costs):
     vehicle_count = fields.Integer()
-    lease_eur = Money()
-    maintenance_eur = Money()
-    fuel_eur = Money()
-    total_eur = Money()
     driven_km = fields.Integer()
-    cost_per_km = Money(allow_none=True)
 
 
 class StatusCountRow(StrictSchema):

@@ -48,6 +48,17 @@ def lead_time_days() -> int:
     return g.api.get(f"/fleet-settings/{organisation_id}")["contract_reminder_days"]
 
 
+def page_or_error(path, **params):
+    """(page, None), or an empty page and the ApiError when the filters were refused (400),
+    so the page shows the message beside the filters."""
+    try:
+        return g.api.get(path, **params), None
+    except ApiError as failure:
+        if failure.status != 400:
+            raise
+        return {"items": [], "next_cursor": None}, failure
+
+
 def svg_chart(kind, title, labels, series) -> Markup:
     """A server-rendered SVG chart (no script; its <style> carries the page's nonce)."""
     chart = kind(width=640, height=300, show_legend=len(series) > 1, js=[], disable_xml_declaration=True,
@@ -87,13 +98,7 @@ def vehicles():
     filters = {"status": request.args.get("status"), "cost_center": request.args.get("cost_center"),
                "registration_number": request.args.get("q"), "user_organisation_id": company(),
                "cursor": request.args.get("cursor")}
-    try:
-        result = g.api.get("/vehicles", limit=LIST_LIMIT, **filters)
-        error = None
-    except ApiError as failure:
-        if failure.status != 400:
-            raise
-        result, error = {"items": [], "next_cursor": None}, failure
+    result, error = page_or_error("/vehicles", limit=LIST_LIMIT, **filters)
     template = "fleet/_vehicle_rows.html" if request.headers.get("HX-Request") else "fleet/vehicles.html"
     return render_template(template, vehicles=result["items"], next_cursor=result["next_cursor"], error=error)
 
@@ -174,12 +179,7 @@ def report(name):
         params["from"], params["to"] = f"{today.year - 1}-{today.month:02d}", f"{today:%Y-%m}"
     if request.args.get("format") == "csv":
         return _csv(path, name, params)
-    try:
-        result, error = g.api.get(path, limit=100, **params), None
-    except ApiError as failure:
-        if failure.status != 400:
-            raise
-        result, error = {"items": [], "next_cursor": None}, failure
+    result, error = page_or_error(path, limit=100, **params)
     return render_template(f"fleet/report_{name.replace('-', '_')}.html", title=_(title), name=name,
                            rows=result["items"], next_cursor=result["next_cursor"], params=params, error=error)
 
