@@ -496,7 +496,7 @@ def export_person(session, person_id) -> dict:
 
 def erase_person(session, person_id) -> dict:
     """Anonymise the person; idempotent. Returns what was anonymised and what is kept."""
-    person = get_person(session, person_id)
+    person = get_person(session, person_id, STAFF_SCOPE)
     accounts = session.scalars(select(Account).where(Account.person_id == person_id)).all()
     _keep_a_staff_account(session, accounts)
     anonymised = ["name", "email", "phone", "street_address", "postal_code", "city", "national_id",

@@ -3,6 +3,7 @@ import datetime as dt
 import uuid
 
 from shared import retention as schedule
+from shared.db import STAFF_SCOPE
 from shared.schemas import load
 
 from services.billing import handlers, retention, schemas
@@ -39,4 +40,4 @@ def test_billing_contact_data_goes_6_years_after_the_last_invoice(session):
     now = dt.datetime(2033, 1, 2, tzinfo=UTC)
     assert schedule.run(session, "billing", retention.RULES, RetentionLease, now=now)["removed"] == {
         "invoices": 0, "billing_profiles": 1}
-    assert handlers.get_profile(session, customer).email is None
+    assert handlers.get_profile(session, customer, STAFF_SCOPE).email is None
