@@ -14,6 +14,8 @@ def main(argv):
     argv = [arg for arg in argv if arg != "--bench"]
     broker = subprocess.run(BROKER + ["ensure"], check=True, capture_output=True, text=True).stdout.strip()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if broker == "started":  # tests/test_zz_no_plaintext.py then scans this broker's data directory
+        env["SECTO_TEST_BROKER_STARTED"] = "1"
     amqp = env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
     try:
         if bench:
