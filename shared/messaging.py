@@ -86,8 +86,11 @@ def dead_letter_queue_name(service: str) -> str:
     return f"{service}.dead"
 
 
-def subscription_queues():
+def subscription_queues(consumer=None):
+    """Every durable handler queue, or only those of one consuming service."""
     for source, event, service, method in SUBSCRIPTIONS:
+        if consumer not in (None, service):
+            continue
         yield Queue(handler_queue_name(source, event, service, method), exchange=get_event_exchange(source),
                     routing_key=event, durable=True, auto_delete=False)
 
@@ -96,12 +99,16 @@ def partner_exchange() -> Exchange:
     return Exchange(PARTNER_FUELING_EXCHANGE, type="topic", durable=True)
 
 
-def declare_topology(amqp_uri: str) -> None:
-    """Declare every event handler queue and the partner exchange/queues (idempotent)."""
+def declare_topology(amqp_uri: str, service: str | None = None) -> None:
+    """Declare every event handler queue and the partner exchange/queues (idempotent); with
+    `service`, only what that service consumes: a broker user per service may configure its
+    own queues only (Kubernetes; everything is then declared once at deploy time)."""
     with Connection(amqp_uri) as connection:
         channel = connection.default_channel
-        for queue in subscription_queues():
+        for queue in subscription_queues(service):
             queue(channel).declare()
+        if service not in (None, "driver"):
+            return
         partner_exchange()(channel).declare()
         Queue(PARTNER_FUELING_DEAD_QUEUE, durable=True)(channel).declare()
         declare_partner_queue(connection)

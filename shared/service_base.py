@@ -23,10 +23,12 @@ def _amqp_uri():
 
 
 class Topology(DependencyProvider):
-    """Declares the durable event queues at container start (see shared.messaging)."""
+    """Declares the durable event queues at container start (see shared.messaging): all of
+    them, or with SECTO_TOPOLOGY=own only the service's own (a broker user per service)."""
 
     def setup(self):
-        declare_topology(_amqp_uri())
+        own = config.env("SECTO_TOPOLOGY", "all") == "own"
+        declare_topology(_amqp_uri(), self.container.service_name if own else None)
 
 
 class ParkFailedMessages(DependencyProvider):

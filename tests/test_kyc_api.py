@@ -51,6 +51,10 @@ def test_case_lifecycle_upload_and_parties(admin, stack, make_org, make_person, 
     assert verified.status_code == 200 and verified.json()["verified_by"]
     assert len(verified.json()["beneficial_owners"]) == 1 and len(verified.json()["peps"]) == 1
     assert admin.patch(path, json={"status": "pending"}).status_code == 409
+    assert admin.get(file_path).headers["X-Content-Type-Options"] == "nosniff"
+    changed = admin.patch(path, json={"document_number": "ID112"})  # identifying data changed: verify again
+    assert changed.status_code == 200 and changed.json()["status"] == "pending"
+    assert changed.json()["document_number"] == "*****" and not changed.json()["verified_by"]
 
     person = make_person()
     _, manager = make_user("fleet_manager", organisation_id=company["id"])

@@ -5,9 +5,12 @@ is deployed the same way:
 
 Namespace `secto`: a ConfigMap and the Secret `secto-secrets` (create it yourself, see
 deploy/k8s/README.md), RabbitMQ and PostgreSQL StatefulSets with volumes, a migration Job,
+a broker-setup Job (one broker user per component, the whole topology declared once),
 one Deployment per service (replicas, exec probes on the health RPC) and the gateway
 Deployment + Service."""
 import argparse
+import json
+import re
 import sys
 
 import yaml
@@ -21,8 +24,31 @@ SECRETS = "secto-secrets"
 GATEWAY_PORT = 8000
 WEB_PORT = 8080
 METRICS_PORT = 9100
+COMPONENTS = SERVICES + ("gateway",)
 SECRET_KEYS = ("SECTO_SECRET_KEY", "SECTO_DATA_KEYS", "SECTO_INDEX_KEY", "RABBITMQ_PASSWORD", "POSTGRES_PASSWORD",
-               "SECTO_ADMIN_PASSWORD", "WEB_SECRET_KEY")
+               "SECTO_ADMIN_PASSWORD", "WEB_SECRET_KEY") + tuple(f"RABBITMQ_PASSWORD_{c.upper()}" for c in COMPONENTS)
+VHOST = "secto"
+
+
+def broker_user(component) -> str:
+    return f"secto-{component}"
+
+
+def broker_permissions(component) -> dict:
+    """RabbitMQ permission regexes of a component's own broker user: its RPC queue and reply
+    queues, its event handler queues, its dead-letter queue, its events exchange (configure
+    and publish); the shared `nameko-rpc` exchange; binding to (read) and declaring (configure,
+    idempotent) the `<service>.events` exchanges it consumes from. The driver also consumes
+    the partner queue. Nothing of another service's queues."""
+    c = re.escape(component)
+    own_queues = [f"rpc-{c}", rf"rpc\.reply-{c}-.+", rf"evt-.+--{c}\..+", rf"{c}\.dead"]
+    if component == "driver":
+        own_queues += [re.escape(q) for q in ("driver.partner_fueling", "partner.fueling.dead")]
+    exchanges = ["nameko-rpc", r"[a-z]+\.events"] + (["partner\\.fueling"] if component == "driver" else [])
+    any_of = lambda names: "^(" + "|".join(names) + ")$"  # noqa: E731
+    return {"configure": any_of(own_queues + exchanges),
+            "write": any_of(own_queues + ["nameko-rpc", rf"{c}\.events", r"amq\.default"]),
+            "read": any_of(own_queues + exchanges)}
 
 
 def labels(name):
@@ -37,18 +63,23 @@ def secret_env(*names):
     return [{"name": n, "valueFrom": {"secretKeyRef": {"name": SECRETS, "key": n}}} for n in names]
 
 
-def platform_env():
-    """Broker and database URLs are composed from the ConfigMap and the Secret."""
-    env = secret_env("RABBITMQ_PASSWORD", "POSTGRES_PASSWORD", "SECTO_SECRET_KEY", "SECTO_DATA_KEYS",
-                     "SECTO_INDEX_KEY")
-    env.append({"name": "AMQP_URI", "value": "amqp://secto:$(RABBITMQ_PASSWORD)@rabbitmq:5672/secto"})
+def platform_env(component=None):
+    """Broker and database URLs are composed from the ConfigMap and the Secret; a component
+    connects to the broker as its own user (none for the migration Job)."""
+    env = secret_env("POSTGRES_PASSWORD", "SECTO_SECRET_KEY", "SECTO_DATA_KEYS", "SECTO_INDEX_KEY")
+    if component:
+        password = f"RABBITMQ_PASSWORD_{component.upper()}"
+        env += secret_env(password)
+        env.append({"name": "AMQP_URI", "value": f"amqp://{broker_user(component)}:$({password})@rabbitmq:5672/{VHOST}"})
+    if component == "identity":  # the bootstrap staff account's password, never generated and logged
+        env += secret_env("SECTO_ADMIN_PASSWORD")
     env += [{"name": f"{s.upper()}_DATABASE_URL",
              "value": f"postgresql://secto:$(POSTGRES_PASSWORD)@postgres:5432/{s}"} for s in SERVICES]
     return env
 
 
-def container(name, command, image, **extra):
-    return {"name": name, "image": image, "command": command, "env": platform_env(),
+def container(name, command, image, component=None, **extra):
+    return {"name": name, "image": image, "command": command, "env": platform_env(component),
             "envFrom": [{"configMapRef": {"name": CONFIG}}],
             "resources": {"requests": {"cpu": "100m", "memory": "192Mi"}, "limits": {"memory": "512Mi"}},
             "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False,
@@ -71,7 +102,7 @@ def deployment(name, replicas, pod_container, volumes=()):
 
 def service_deployment(service, replicas, image):
     probe = {"exec": {"command": ["python", "-m", "shared.probe", service]}, "timeoutSeconds": 5}
-    pod = container(service, nameko_run(f"services.{service}.service:{service.capitalize()}Service"), image,
+    pod = container(service, nameko_run(f"services.{service}.service:{service.capitalize()}Service"), image, service,
                     ports=[{"name": "metrics", "containerPort": METRICS_PORT}],
                     readinessProbe={**probe, "periodSeconds": 10, "failureThreshold": 2},
                     livenessProbe={**probe, "initialDelaySeconds": 20, "periodSeconds": 30, "failureThreshold": 3},
@@ -81,8 +112,8 @@ def service_deployment(service, replicas, image):
 
 
 def gateway(replicas, image):
-    http = {"httpGet": {"path": "/api/v1/metrics", "port": "http"}, "timeoutSeconds": 3}
-    pod = container("gateway", nameko_run("gateway.service:GatewayService"), image,
+    http = {"tcpSocket": {"port": "http"}, "timeoutSeconds": 3}  # /metrics is for staff; /health calls services
+    pod = container("gateway", nameko_run("gateway.service:GatewayService"), image, "gateway",
                     ports=[{"name": "http", "containerPort": GATEWAY_PORT}],
                     readinessProbe={**http, "periodSeconds": 5}, livenessProbe={**http, "periodSeconds": 20},
                     volumeMounts=[{"name": "tmp", "mountPath": "/tmp"}])
@@ -154,16 +185,43 @@ def migration_job(image):
                                                       "spec": {"restartPolicy": "OnFailure", "containers": [pod]}}}}
 
 
+BROKER_SETUP = """\
+import json, os, urllib.request, base64
+from shared.messaging import declare_topology
+api, admin = "http://rabbitmq:15672/api", ("secto", os.environ["RABBITMQ_PASSWORD"])
+auth = "Basic " + base64.b64encode(":".join(admin).encode()).decode()
+def put(path, body):
+    request = urllib.request.Request(api + path, json.dumps(body).encode(), method="PUT",
+                                     headers={"Authorization": auth, "Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).read()
+for user, permissions in json.loads(os.environ["BROKER_USERS"]).items():
+    put("/users/" + user, {"password": os.environ["RABBITMQ_PASSWORD_" + user.split("-", 1)[1].upper()], "tags": ""})
+    put("/permissions/%s/%s" % ("secto", user), permissions)
+declare_topology("amqp://secto:%s@rabbitmq:5672/secto" % admin[1])
+"""
+
+
+def broker_setup_job(image):
+    """One broker user per component with broker_permissions; the whole topology declared once
+    with the admin user (a service then declares only its own queues: SECTO_TOPOLOGY=own)."""
+    pod = container("broker-setup", ["python", "-c", BROKER_SETUP], image)
+    pod["env"] = secret_env("RABBITMQ_PASSWORD", *(f"RABBITMQ_PASSWORD_{c.upper()}" for c in COMPONENTS)) + [
+        {"name": "BROKER_USERS", "value": json.dumps({broker_user(c): broker_permissions(c) for c in COMPONENTS})}]
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata("broker-setup"),
+            "spec": {"backoffLimit": 10, "template": {"metadata": {"labels": labels("broker-setup")},
+                                                      "spec": {"restartPolicy": "OnFailure", "containers": [pod]}}}}
+
+
 def manifests(image=IMAGE, replicas=None) -> list[dict]:
     replicas = replicas or {}
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(CONFIG), "data": {
         "SECTO_RPC_TIMEOUT": "5", "SECTO_TOKEN_TTL": "900", "SECTO_ADMIN_USERNAME": "admin",
         "GATEWAY_PORT": str(GATEWAY_PORT), "SECTO_VAR_DIR": "/tmp/secto", "KYC_FILES_DIR": "/var/secto/kyc-files",
-        "GATEWAY_RATE_PER_IP": "20", "GATEWAY_RATE_PER_ACCOUNT": "10",
+        "GATEWAY_RATE_PER_IP": "20", "GATEWAY_RATE_PER_ACCOUNT": "10", "SECTO_TOPOLOGY": "own",
         # the web app's pods: the gateway takes the person's address from their X-Forwarded-For
         "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8"}}
     documents = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels("secto")}},
-                 config, *infrastructure(), migration_job(image)]
+                 config, *infrastructure(), migration_job(image), broker_setup_job(image)]
     documents += [service_deployment(s, replicas.get(s, 2), image) for s in SERVICES]
     documents += gateway(replicas.get("gateway", 2), image)
     documents += web(replicas.get("web", 2), image)

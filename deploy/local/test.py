@@ -24,6 +24,8 @@ def main(argv):
         apt_install("chromium")
     broker = ensure_with(BROKER)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if broker == "started":  # tests/test_zz_no_plaintext.py then scans this broker's data directory
+        env["SECTO_TEST_BROKER_STARTED"] = "1"
     amqp = env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
     database = None
     pytest = [sys.executable, "-m", "pytest", "--amqp-uri", amqp,
