@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import uuid
 import weakref
+from contextlib import contextmanager
 from decimal import Decimal
 
 from nameko.extensions import DependencyProvider
@@ -105,6 +106,18 @@ class Database(DependencyProvider):
             session.close()
 
 
+@contextmanager
+def dry_run(session: Session):
+    """Run a use case whose commits only flush, then roll everything back: e.g. the erasure
+    preview is the real erasure code's report without its effects."""
+    session.commit = session.flush
+    try:
+        yield session
+    finally:
+        del session.commit
+        session.rollback()
+
+
 def ping(session: Session) -> None:
     session.execute(text("SELECT 1"))
 
@@ -175,5 +188,5 @@ def page(items, next_cursor) -> dict:
     return {"items": items, "next_cursor": next_cursor}
 
 
-__all__ = ["Database", "paginate", "in_scope", "visible", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime",
-           "IdColumn", "new_metadata", "make_engine"]
+__all__ = ["Database", "dry_run", "paginate", "in_scope", "visible", "page", "ping", "select", "new_id", "utcnow",
+           "UTCDateTime", "IdColumn", "new_metadata", "make_engine"]

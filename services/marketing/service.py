@@ -1,7 +1,7 @@
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 
-from shared.db import page
+from shared.db import dry_run, page
 from shared.logging import configure
 from shared.messaging import CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED
 from shared.schemas import load
@@ -58,6 +58,10 @@ class MarketingService(ServiceBase):
         items, next_cursor = handlers.audience(self.db, channel, limit, cursor)
         return page(schemas.AudienceMember(many=True).dump(items), next_cursor)
 
+    @rpc
+    def overview(self):
+        return handlers.overview(self.db)
+
     # events
     @rpc
     def create_event(self, payload):
@@ -107,6 +111,13 @@ class MarketingService(ServiceBase):
         report, withdrawn = handlers.erase_person(self.db, person_id)
         for consent in withdrawn:
             self._broadcast(consent)
+        return report
+
+    @rpc
+    def erase_preview(self, person_id):
+        with dry_run(self.db):
+            report, _ = handlers.erase_person(self.db, person_id)
+        report.pop("erased_at")
         return report
 
     @event_handler("identity", PERSON_ERASED)
