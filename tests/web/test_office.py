@@ -49,8 +49,16 @@ def test_search_by_name_and_by_national_id_which_never_enters_a_url(staff, admin
     expect(staff).to_have_url(re.compile(f"/office/persons/{person['id']}$"))
     expect(staff.get_by_role("heading", level=1)).to_have_text(f"Kaisa Koivisto{word}")
     assert urls and not [url for url in urls if national_id in url or national_id.lower() in url.lower()]
+
+
+def test_search_page_is_finnish_by_default(staff, subject):
+    _, _, word = subject
     staff.goto("/office/?lang=fi")
     expect(staff.get_by_label("Henkilötunnus")).to_be_visible()
+    staff.get_by_label("Nimi, sähköposti, puhelin tai Y-tunnus").fill(word)
+    staff.get_by_role("button", name="Haku", exact=True).click()
+    expect(staff.get_by_role("link", name=re.compile(word))).to_be_visible()
+    assert_accessible(staff)
 
 
 def test_person_page_shows_the_masked_national_id_and_is_accessible(staff, subject):
@@ -73,6 +81,35 @@ def test_edit_form_shows_the_api_validation_message_next_to_the_field(staff, sub
     staff.get_by_label("Postal code").fill("00100")
     staff.get_by_role("button", name="Save", exact=True).first.click()
     expect(staff.get_by_role("status")).to_contain_text("Saved")
+
+
+def test_billing_form_requires_what_the_method_needs(staff, make_org):
+    company = make_org()
+    staff.goto(f"/office/billing/{company['id']}?lang=en")
+    staff.get_by_label("Invoicing method").select_option("email")
+    expect(staff.get_by_label("Invoice email")).to_have_attribute("required", "")
+    expect(staff.get_by_label("Operator")).not_to_have_attribute("required", "")
+    staff.get_by_role("button", name="Save billing profile").click()
+    expect(staff.locator("#email-error")).to_contain_text("Required for method email")
+    staff.get_by_label("Invoice email").fill("laskut@example.fi")
+    staff.get_by_role("button", name="Save billing profile").click()
+    expect(staff.get_by_role("status")).to_contain_text("Billing profile saved")
+    assert_accessible(staff)
+
+
+def test_office_pages_have_no_serious_accessibility_violations(staff, admin, make_org, make_person):
+    parent = make_org()
+    company = make_org(parent_id=parent["id"])
+    vehicle = admin.post("/vehicles", json=vehicle_body(company["id"])).json()
+    contract = admin.post("/contracts", json=contract_body(vehicle["id"], company["id"])).json()
+    case = admin.post("/kyc/cases", json={"customer_id": company["id"]}).json()
+    for path in ("/office/", f"/office/organisations/{company['id']}", f"/office/contracts/{contract['id']}",
+                 f"/office/vehicles/{vehicle['id']}", f"/office/kyc/{case['id']}", "/office/invoices",
+                 "/office/contracts", "/office/deliveries", "/office/dealerships", "/office/marketing",
+                 f"/office/persons/{make_person()['id']}/erase"):
+        response = staff.goto(path)
+        assert response.status == 200, path
+        assert_accessible(staff)
 
 
 def test_export_downloads_all_seven_parts(staff, subject):
