@@ -147,6 +147,12 @@ def test_kyc_document_upload_and_download(staff, admin, make_org, tmp_path):
     upload = tmp_path / "passport.png"
     upload.write_bytes(PNG)
     staff.goto(f"/office/kyc/{case['id']}?lang=en")
+    staff.get_by_label("Document type").select_option("passport")
+    staff.get_by_label("Document number").fill("XP1234567")
+    staff.get_by_label("Issuing country").fill("fi")
+    staff.get_by_role("button", name="Save").click()
+    expect(staff.get_by_role("status")).to_contain_text("Saved")
+    assert admin.get(f"/kyc/cases/{case['id']}").json()["document_country"] == "FI"
     staff.get_by_label("Document file (PDF, JPEG or PNG, at most 10 MB)").set_input_files(str(upload))
     staff.get_by_role("button", name="Upload").click()
     expect(staff.get_by_role("status")).to_contain_text("Document file stored")
@@ -217,3 +223,32 @@ def test_other_roles_get_404_or_the_login_page_on_every_office_path(page, accoun
         assert response.status == 404 or login_redirect, f"{method} {path}: {response.status}"
         checked += 1
     assert checked >= 30
+
+
+def test_staff_create_a_vehicle_and_record_odometer_and_service_events(staff, make_org):
+    company = make_org()
+    plate = vehicle_body(company["id"])["registration_number"]
+    staff.goto(f"/office/vehicles/new?lang=en&user_organisation_id={company['id']}")
+    staff.get_by_label("Registration number").fill(plate)
+    staff.get_by_label("VIN").fill("WVWZZZ1JZXW00000I")  # I is not allowed in a VIN: the API says so
+    staff.get_by_label("Make").fill("Skoda")
+    staff.get_by_label("Model").fill("Octavia")
+    staff.get_by_role("button", name="Save").click()
+    expect(staff.locator("#vin-error")).to_be_visible()
+    staff.get_by_label("VIN").fill("WVWZZZ1JZXW000001")
+    staff.get_by_role("button", name="Save").click()
+    expect(staff.get_by_role("heading", level=1)).to_contain_text(plate)
+    staff.get_by_label("Kilometres").first.fill("12000")
+    staff.get_by_label("Read on").fill("2026-11-01")
+    staff.get_by_role("button", name="Add reading").click()
+    expect(staff.get_by_role("status")).to_contain_text("Added")
+    staff.get_by_label("Kilometres").first.fill("11000")
+    staff.get_by_label("Read on").fill("2026-11-02")
+    staff.get_by_role("button", name="Add reading").click()
+    expect(staff.locator("main .notice").first).to_be_visible()
+    expect(staff.get_by_role("table").first).to_contain_text("12")
+    staff.get_by_label("Date", exact=True).fill("2026-11-03")
+    staff.get_by_label("Place").fill("Huolto Oy")
+    staff.get_by_role("button", name="Add service event").click()
+    expect(staff.get_by_role("status")).to_contain_text("Added")
+    expect(staff.get_by_role("table").nth(1)).to_contain_text("Huolto Oy")

@@ -1,6 +1,6 @@
 """The back office (SPEC §6 /office/): the screens Secto's staff run customers, KYC,
 billing and data-protection requests with. Staff only; everyone else gets the 404 page."""
-from flask import Blueprint, flash, g
+from flask import Blueprint, flash, g, redirect, request
 from flask_babel import gettext
 
 from web.api import ApiError
@@ -28,24 +28,25 @@ def body_of(form) -> dict:
     """The form's filled-in fields as an API body (empty fields are left out)."""
     body = {}
     for field in form:
-        if field.name == "csrf_token" or field.type in ("FileField", "SubmitField"):
+        name = field.short_name
+        if name == "csrf_token" or field.type in ("FileField", "SubmitField"):
             continue
         value = field.data.strip() if isinstance(field.data, str) else field.data
-        if field.name in LIST_FIELDS:
+        if name in LIST_FIELDS:
             value = [item.strip() for item in (value or "").split(",") if item.strip()]
         if value in ("", None):
             continue
-        body[field.name] = value
+        body[name] = value
     return body
 
 
 def fill(form, obj: dict):
     """Put an API object's values into an unsubmitted form."""
     for field in form:
-        value = obj.get(field.name)
+        value = obj.get(field.short_name)
         if isinstance(value, list):
             value = ", ".join(value)
-        if value is not None and field.name != "csrf_token":
+        if value is not None and field.short_name != "csrf_token":
             field.data = value if field.type == "BooleanField" else str(value)
     return form
 
@@ -67,6 +68,22 @@ def attempt(call, *args, **kwargs):
             flash(error.message, "error")
             return None, {}
         raise
+
+
+def submit(form, call, path, done, values=None, saved=None):
+    """The one form flow: a valid POST goes to the API (`call(path, body)`), then to
+    `done(result)` with the flashed `saved` message; a GET shows `values`. Returns
+    (redirect or None, field errors)."""
+    errors = {}
+    if form.validate_on_submit():
+        result, errors = attempt(call, path, body_of(form))
+        if result is not None:
+            if saved:
+                flash(saved, "ok")
+            return redirect(done(result)), errors
+    elif request.method == "GET" and values is not None:
+        fill(form, values)
+    return None, errors
 
 
 def optional(path, **params):

@@ -4,7 +4,7 @@ import json
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from web.office import attempt, blueprint, body_of, fill, optional
+from web.office import attempt, blueprint, body_of, optional, submit
 from web.office.forms import (AccountForm, ConsentForm, NationalIdForm, OrganisationForm, PasswordResetForm,
                               PersonForm, SearchForm)
 
@@ -46,14 +46,10 @@ def lookup():
 def person(person_id):
     person_id = str(person_id)
     person = g.api.get(f"/persons/{person_id}")
-    form, errors = PersonForm(), {}
-    if form.validate_on_submit():
-        updated, errors = attempt(g.api.patch, f"/persons/{person_id}", body_of(form))
-        if updated:
-            flash(_("Saved."), "ok")
-            return redirect(url_for("office.person", person_id=person_id))
-    elif request.method == "GET":
-        fill(form, person)
+    form = PersonForm()
+    done, errors = submit(form, g.api.patch, f"/persons/{person_id}", lambda _r: request.path, person, _("Saved."))
+    if done:
+        return done
     return render_template("office/person.html", person=person, form=form, errors=errors,
                            **_person_sections(person_id)), 400 if errors else 200
 
@@ -168,14 +164,11 @@ def erase(person_id):
 def organisation(organisation_id):
     organisation_id = str(organisation_id)
     organisation = g.api.get(f"/organisations/{organisation_id}")
-    form, errors = OrganisationForm(), {}
-    if form.validate_on_submit():
-        updated, errors = attempt(g.api.patch, f"/organisations/{organisation_id}", body_of(form))
-        if updated:
-            flash(_("Saved."), "ok")
-            return redirect(url_for("office.organisation", organisation_id=organisation_id))
-    elif request.method == "GET":
-        fill(form, organisation)
+    form = OrganisationForm()
+    done, errors = submit(form, g.api.patch, f"/organisations/{organisation_id}", lambda _r: request.path,
+                          organisation, _("Saved."))
+    if done:
+        return done
     ancestors, parent_id = [], organisation.get("parent_id")
     while parent_id and len(ancestors) < 20:
         parent = g.api.get(f"/organisations/{parent_id}")

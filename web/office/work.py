@@ -2,7 +2,7 @@
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from web.office import attempt, blueprint, body_of, fill, label, optional
+from web.office import attempt, blueprint, body_of, fill, label, optional, submit
 from web.office.forms import (REQUIRED_BY_METHOD, AttendeeForm, BillingProfileForm, ContractEditForm, ContractForm,
                               DealershipForm, DeliveredForm, DeliveryForm, EventForm, InvoiceRunForm, KycDocumentForm,
                               KycFileForm, KycPartyForm, OdometerForm, ServiceEventForm, VehicleForm)
@@ -29,16 +29,13 @@ def open_kyc_case():
 @blueprint.route("/kyc/<uuid:case_id>", methods=["GET", "POST"])
 def kyc(case_id):
     case = g.api.get(f"/kyc/cases/{case_id}")
-    form, errors = KycDocumentForm(prefix="doc"), {}
-    if form.validate_on_submit():
-        updated, errors = attempt(g.api.patch, f"/kyc/cases/{case_id}", body_of(form))
-        if updated:
-            flash(_("Saved."), "ok")
-            return redirect(url_for("office.kyc", case_id=case_id))
-    elif request.method == "GET":
-        fill(form, {k: v for k, v in case.items() if k not in ("national_id", "document_number")})
+    form = KycDocumentForm()
+    shown = {k: v for k, v in case.items() if k not in ("national_id", "document_number")}  # masked: not editable
+    done, errors = submit(form, g.api.patch, f"/kyc/cases/{case_id}", lambda _r: request.path, shown, _("Saved."))
+    if done:
+        return done
     return render_template("office/kyc.html", case=case, form=form, errors=errors, file_form=KycFileForm(formdata=None),
-                           party_form=KycPartyForm(formdata=None, prefix="party")), 400 if errors else 200
+                           party_form=KycPartyForm(formdata=None)), 400 if errors else 200
 
 
 @blueprint.route("/kyc/<uuid:case_id>/status", methods=["POST"])
@@ -80,14 +77,7 @@ def kyc_file(case_id):
 
 @blueprint.route("/kyc/<uuid:case_id>/parties", methods=["POST"])
 def kyc_party(case_id):
-    form = KycPartyForm(prefix="party")
-    if form.validate_on_submit():
-        party, errors = attempt(g.api.post, f"/kyc/cases/{case_id}/parties", body_of(form))
-        if party:
-            flash(_("Added."), "ok")
-        for field, messages in errors.items():
-            flash(f"{form[field].label.text if field in form else field}: {' '.join(messages)}", "error")
-    return redirect(url_for("office.kyc", case_id=case_id))
+    return _add(KycPartyForm(), f"/kyc/cases/{case_id}/parties", url_for("office.kyc", case_id=case_id))
 
 
 # --- billing and invoices ----------------------------------------------------------------------
@@ -140,27 +130,20 @@ def contracts():
 
 @blueprint.route("/contracts/new", methods=["GET", "POST"])
 def new_contract():
-    form, errors = ContractForm(), {}
-    if form.validate_on_submit():
-        contract, errors = attempt(g.api.post, "/contracts", body_of(form))
-        if contract:
-            return redirect(url_for("office.contract", contract_id=contract["id"]))
-    elif request.method == "GET":
-        fill(form, request.args)
-    return _form_page(form, _("New contract"), errors, url_for("office.contracts"))
+    form = ContractForm()
+    done, errors = submit(form, g.api.post, "/contracts",
+                          lambda contract: url_for("office.contract", contract_id=contract["id"]), request.args)
+    return done or _form_page(form, _("New contract"), errors, url_for("office.contracts"))
 
 
 @blueprint.route("/contracts/<uuid:contract_id>", methods=["GET", "POST"])
 def contract(contract_id):
     contract = g.api.get(f"/contracts/{contract_id}")
-    form, errors = ContractEditForm(), {}
-    if form.validate_on_submit():
-        updated, errors = attempt(g.api.patch, f"/contracts/{contract_id}", body_of(form))
-        if updated:
-            flash(_("Saved."), "ok")
-            return redirect(url_for("office.contract", contract_id=contract_id))
-    elif request.method == "GET":
-        fill(form, contract)
+    form = ContractEditForm()
+    done, errors = submit(form, g.api.patch, f"/contracts/{contract_id}", lambda _r: request.path, contract,
+                          _("Saved."))
+    if done:
+        return done
     deliveries = [d for d in g.api.get("/deliveries", limit=200)["items"] if d.get("contract_id") == str(contract_id)]
     return render_template("office/contract.html", contract=contract, form=form, errors=errors,
                            deliveries=deliveries), 400 if errors else 200
@@ -187,27 +170,19 @@ def vehicles():
 
 @blueprint.route("/vehicles/new", methods=["GET", "POST"])
 def new_vehicle():
-    form, errors = VehicleForm(), {}
-    if form.validate_on_submit():
-        vehicle, errors = attempt(g.api.post, "/vehicles", body_of(form))
-        if vehicle:
-            return redirect(url_for("office.vehicle", vehicle_id=vehicle["id"]))
-    elif request.method == "GET":
-        fill(form, request.args)
-    return _form_page(form, _("New vehicle"), errors, url_for("office.vehicles"))
+    form = VehicleForm()
+    done, errors = submit(form, g.api.post, "/vehicles",
+                          lambda vehicle: url_for("office.vehicle", vehicle_id=vehicle["id"]), request.args)
+    return done or _form_page(form, _("New vehicle"), errors, url_for("office.vehicles"))
 
 
 @blueprint.route("/vehicles/<uuid:vehicle_id>", methods=["GET", "POST"])
 def vehicle(vehicle_id):
     vehicle = g.api.get(f"/vehicles/{vehicle_id}")
-    form, errors = VehicleForm(), {}
-    if form.validate_on_submit():
-        updated, errors = attempt(g.api.patch, f"/vehicles/{vehicle_id}", body_of(form))
-        if updated:
-            flash(_("Saved."), "ok")
-            return redirect(url_for("office.vehicle", vehicle_id=vehicle_id))
-    elif request.method == "GET":
-        fill(form, vehicle)
+    form = VehicleForm()
+    done, errors = submit(form, g.api.patch, f"/vehicles/{vehicle_id}", lambda _r: request.path, vehicle, _("Saved."))
+    if done:
+        return done
     return render_template(
         "office/vehicle.html", vehicle=vehicle, form=form, errors=errors,
         readings=g.api.get(f"/vehicles/{vehicle_id}/odometer", limit=50)["items"],
@@ -219,36 +194,37 @@ def vehicle(vehicle_id):
 
 @blueprint.route("/vehicles/<uuid:vehicle_id>/odometer", methods=["POST"])
 def add_reading(vehicle_id):
-    return _add_to_vehicle(vehicle_id, OdometerForm(prefix="odo"), "odometer")
+    return _add(OdometerForm(prefix="odo"), f"/vehicles/{vehicle_id}/odometer",
+                url_for("office.vehicle", vehicle_id=vehicle_id))
 
 
 @blueprint.route("/vehicles/<uuid:vehicle_id>/service-events", methods=["POST"])
 def add_service_event(vehicle_id):
-    return _add_to_vehicle(vehicle_id, ServiceEventForm(prefix="event"), "service-events")
+    return _add(ServiceEventForm(prefix="event"), f"/vehicles/{vehicle_id}/service-events",
+                url_for("office.vehicle", vehicle_id=vehicle_id))
 
 
-def _add_to_vehicle(vehicle_id, form, path):
+def _add(form, path, back):
+    """A small form on a detail page: POST it to the API, then back with a message per field."""
     if form.validate_on_submit():
-        created, errors = attempt(g.api.post, f"/vehicles/{vehicle_id}/{path}", body_of(form))
+        created, errors = attempt(g.api.post, path, body_of(form))
         if created:
             flash(_("Added."), "ok")
-        for field, messages in errors.items():
-            flash(f"{form[field].label.text if field in form else field}: {' '.join(messages)}", "error")
-    return redirect(url_for("office.vehicle", vehicle_id=vehicle_id))
+        labels = {field.short_name: field.label.text for field in form}
+        for name, messages in errors.items():
+            flash(f"{labels.get(name, name)}: {' '.join(messages)}", "error")
+    return redirect(back)
 
 
 # --- deliveries and dealerships ----------------------------------------------------------------------
 
 @blueprint.route("/deliveries", methods=["GET", "POST"])
 def deliveries():
-    form, errors = DeliveryForm(), {}
-    if form.validate_on_submit():
-        created, errors = attempt(g.api.post, "/deliveries", body_of(form))
-        if created:
-            flash(_("Delivery ordered."), "ok")
-            return redirect(url_for("office.deliveries"))
-    elif request.method == "GET":
-        fill(form, request.args)
+    form = DeliveryForm()
+    done, errors = submit(form, g.api.post, "/deliveries", lambda _r: request.path, request.args,
+                          _("Delivery ordered."))
+    if done:
+        return done
     pending = request.args.get("pending")
     page = g.api.get("/deliveries", limit=50, cursor=request.args.get("cursor"), pending=pending)
     return render_template("office/deliveries.html", page=page, form=form, errors=errors,
@@ -269,12 +245,10 @@ def delivered(delivery_id):
 
 @blueprint.route("/dealerships", methods=["GET", "POST"])
 def dealerships():
-    form, errors = DealershipForm(), {}
-    if form.validate_on_submit():
-        created, errors = attempt(g.api.post, "/dealerships", body_of(form))
-        if created:
-            flash(_("Dealership added."), "ok")
-            return redirect(url_for("office.dealerships"))
+    form = DealershipForm()
+    done, errors = submit(form, g.api.post, "/dealerships", lambda _r: request.path, saved=_("Dealership added."))
+    if done:
+        return done
     page = g.api.get("/dealerships", limit=200, cursor=request.args.get("cursor"))
     return render_template("office/dealerships.html", page=page, form=form, errors=errors), 400 if errors else 200
 
@@ -283,11 +257,11 @@ def dealerships():
 
 @blueprint.route("/marketing", methods=["GET", "POST"])
 def marketing():
-    form, errors = EventForm(), {}
-    if form.validate_on_submit():
-        created, errors = attempt(g.api.post, "/marketing/events", body_of(form))
-        if created:
-            return redirect(url_for("office.marketing_event", event_id=created["id"]))
+    form = EventForm()
+    done, errors = submit(form, g.api.post, "/marketing/events",
+                          lambda event: url_for("office.marketing_event", event_id=event["id"]))
+    if done:
+        return done
     channel = request.args.get("channel") if request.args.get("channel") in ("email", "sms", "phone") else "email"
     return render_template("office/marketing.html", overview=g.api.get("/marketing/overview"), channel=channel,
                            audience=g.api.get("/marketing/audience", channel=channel, limit=50),
@@ -297,12 +271,11 @@ def marketing():
 
 @blueprint.route("/marketing/events/<uuid:event_id>", methods=["GET", "POST"])
 def marketing_event(event_id):
-    form, errors = AttendeeForm(), {}
-    if form.validate_on_submit():
-        added, errors = attempt(g.api.post, f"/marketing/events/{event_id}/attendees", body_of(form))
-        if added:
-            flash(_("Saved."), "ok")
-            return redirect(url_for("office.marketing_event", event_id=event_id))
+    form = AttendeeForm()
+    done, errors = submit(form, g.api.post, f"/marketing/events/{event_id}/attendees", lambda _r: request.path,
+                          saved=_("Saved."))
+    if done:
+        return done
     return render_template("office/event.html", event=g.api.get(f"/marketing/events/{event_id}"),
                            attendees=g.api.get(f"/marketing/events/{event_id}/attendees", limit=200)["items"],
                            form=form, errors=errors), 400 if errors else 200
