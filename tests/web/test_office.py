@@ -252,3 +252,27 @@ def test_staff_create_a_vehicle_and_record_odometer_and_service_events(staff, ma
     staff.get_by_role("button", name="Add service event").click()
     expect(staff.get_by_role("status")).to_contain_text("Added")
     expect(staff.get_by_role("table").nth(1)).to_contain_text("Huolto Oy")
+
+
+def test_staff_create_a_person_and_make_them_a_customer(staff, admin):
+    national_id = unique_national_id()
+    staff.goto("/office/?lang=en")
+    staff.get_by_role("link", name="New person").click()
+    staff.get_by_label("First name").fill("Ville")
+    staff.get_by_label("Last name").fill("Vallila")
+    staff.get_by_label("Phone").fill("not a phone")
+    staff.get_by_label("National identity number").fill(national_id)
+    staff.get_by_role("button", name="Save").click()
+    expect(staff.locator("#phone-error")).to_be_visible()
+    assert national_id not in staff.content()  # not echoed back
+    staff.get_by_label("Phone").fill("040 123 4567")
+    staff.get_by_label("National identity number").fill(national_id)
+    staff.get_by_role("button", name="Save").click()
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Ville Vallila")
+    assert national_id[:7] + "****" in text_of(staff)
+    staff.get_by_label("Customer type").select_option("private")
+    staff.get_by_role("button", name="Save").last.click()
+    staff.get_by_role("button", name="Make customer").click()
+    person_id = staff.url.rstrip("/").rsplit("/", 1)[-1]
+    [relationship] = admin.get("/customers", params={"party_id": person_id}).json()["items"]
+    assert relationship["status"] == "customer" and relationship["customer_type"] == "private"

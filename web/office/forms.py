@@ -55,11 +55,26 @@ class PersonForm(FlaskForm):
     city = _text(_l("City"))
 
 
+class NewPersonForm(PersonForm):
+    national_id = _text(_l("National identity number"), render_kw={"autocomplete": "off"})
+
+
 class OrganisationForm(FlaskForm):
     name = _text(_l("Name"))
     street_address = _text(_l("Street address"))
     postal_code = _text(_l("Postal code"))
     city = _text(_l("City"))
+
+
+class NewOrganisationForm(OrganisationForm):
+    business_id = _text(_l("Y-tunnus"))
+    parent_id = _text(_l("Parent organisation id"))
+
+
+class CustomerForm(FlaskForm):
+    customer_type = SelectField(_l("Customer type"), choices=choices(("corporate", "private")))
+    status = SelectField(_l("Customer status"), choices=choices(("prospect", "customer")))
+    contract_types = _text(_l("Contract types"))
 
 
 class AccountForm(FlaskForm):

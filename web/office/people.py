@@ -5,8 +5,8 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from web.office import attempt, blueprint, body_of, optional, submit
-from web.office.forms import (AccountForm, ConsentForm, NationalIdForm, OrganisationForm, PasswordResetForm,
-                              PersonForm, SearchForm)
+from web.office.forms import (AccountForm, ConsentForm, CustomerForm, NationalIdForm, NewOrganisationForm,
+                              NewPersonForm, OrganisationForm, PasswordResetForm, PersonForm, SearchForm)
 
 ACCESS_LOG_SHOWN = 50
 
@@ -40,6 +40,38 @@ def lookup():
                            persons=None, organisations=None), 200 if not errors else 400
 
 
+@blueprint.route("/persons/new", methods=["GET", "POST"])
+def new_person():
+    form = NewPersonForm()
+    done, errors = submit(form, g.api.post, "/persons", lambda person: url_for("office.person", person_id=person["id"]))
+    form.national_id.data = ""  # never echoed back into the page
+    return done or (render_template("office/form.html", form=form, title=_("New person"), errors=errors,
+                                    back=url_for("office.search")), 400 if errors else 200)
+
+
+@blueprint.route("/organisations/new", methods=["GET", "POST"])
+def new_organisation():
+    form = NewOrganisationForm()
+    done, errors = submit(form, g.api.post, "/organisations",
+                          lambda organisation: url_for("office.organisation", organisation_id=organisation["id"]))
+    return done or (render_template("office/form.html", form=form, title=_("New organisation"), errors=errors,
+                                    back=url_for("office.search")), 400 if errors else 200)
+
+
+@blueprint.route("/parties/<uuid:party_id>/customers", methods=["POST"])
+def new_customer(party_id):
+    """Open a customer relationship (prospect or customer) for a person or an organisation."""
+    party_type = request.form.get("party_type") if request.form.get("party_type") in ("person", "organisation") \
+        else "person"
+    form = CustomerForm()
+    if form.validate_on_submit():
+        body = {**body_of(form), "party_type": party_type, "party_id": str(party_id)}
+        _created, errors = attempt(g.api.post, "/customers", body)
+        for name, messages in errors.items():
+            flash(f"{name}: {' '.join(messages)}", "error")
+    return redirect(url_for("office.party", party_id=party_id))
+
+
 # --- person 360° ----------------------------------------------------------------------------
 
 @blueprint.route("/persons/<uuid:person_id>", methods=["GET", "POST"])
@@ -67,7 +99,7 @@ def _person_sections(person_id) -> dict:
         "kyc_cases": g.api.get("/kyc/cases", customer_id=person_id, limit=50)["items"],
         "access_log": list(reversed(access))[:ACCESS_LOG_SHOWN],
         "account_form": AccountForm(formdata=None), "reset_form": PasswordResetForm(formdata=None),
-        "consent_form": ConsentForm(formdata=None),
+        "consent_form": ConsentForm(formdata=None), "customer_form": CustomerForm(formdata=None),
     }
 
 
@@ -184,6 +216,7 @@ def organisation(organisation_id):
         billing=optional(f"/billing-profiles/{organisation_id}"),
         kyc_cases=g.api.get("/kyc/cases", customer_id=organisation_id, limit=50)["items"],
         accounts=g.api.get("/users", organisation_id=organisation_id, limit=200)["items"],
+        customer_form=CustomerForm(formdata=None),
     ), 400 if errors else 200
 
 
