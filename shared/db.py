@@ -6,6 +6,7 @@ import json
 import os
 import uuid
 import weakref
+from contextlib import contextmanager
 from decimal import Decimal
 
 from nameko.extensions import DependencyProvider
@@ -122,6 +123,18 @@ class Database(DependencyProvider):
             session.close()
 
 
+@contextmanager
+def dry_run(session: Session):
+    """Run a use case whose commits only flush, then roll everything back: e.g. the erasure
+    preview is the real erasure code's report without its effects."""
+    session.commit = session.flush
+    try:
+        yield session
+    finally:
+        del session.commit
+        session.rollback()
+
+
 def ping(session: Session) -> None:
     session.execute(text("SELECT 1"))
 
@@ -223,5 +236,6 @@ def page(items, next_cursor) -> dict:
     return {"items": items, "next_cursor": next_cursor}
 
 
-__all__ = ["Database", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE", "MissingScope",
-           "page", "ping", "select", "new_id", "utcnow", "UTCDateTime", "IdColumn", "new_metadata", "make_engine"]
+__all__ = ["Database", "dry_run", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE",
+           "MissingScope", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime", "IdColumn", "new_metadata",
+           "make_engine"]

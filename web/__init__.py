@@ -12,6 +12,7 @@ from shared import config
 from web import api, errors, i18n, security
 from web.auth import blueprint as auth_blueprint
 from web.fleet import blueprint as fleet_blueprint
+from web.office import blueprint as office_blueprint
 
 
 def create_app(overrides=None) -> Flask:
@@ -33,4 +34,5 @@ def create_app(overrides=None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(fleet_blueprint, url_prefix="/fleet")
+    app.register_blueprint(office_blueprint, url_prefix="/office")
     return app

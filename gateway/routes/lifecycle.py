@@ -31,6 +31,13 @@ class LifecycleRoutes:
         erased_at = others["marketing"].pop("erased_at", None)
         return {"person_id": person_id, "erased_at": erased_at, "services": {"identity": identity, **others}}
 
+    @route("GET", "/persons/<string:person_id>/erase-preview", summary="What erasing this person would anonymise "
+           "and retain, per service (the erasure's own code, rolled back: nothing changes)", tag=TAG, roles=STAFF)
+    def erase_preview(self, request, principal, person_id):
+        self.rpc.identity.get_person(person_id, principal.visible_organisations())
+        services = self._fan_out({service: (service, "erase_preview") for service in DATA_SERVICES}, person_id)
+        return {"person_id": person_id, "services": services}
+
     def _fan_out(self, calls: dict, *args) -> dict:
         """{key: (service, method)} called in parallel with `args`; every one must answer."""
         pending, missing = {}, []

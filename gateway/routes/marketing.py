@@ -59,6 +59,11 @@ class MarketingRoutes:
         filters, limit, cursor = page_args(request)
         return self.rpc.marketing.audience(filters, limit, cursor)
 
+    @route("GET", "/marketing/overview", summary="Consents counted per purpose and status, and the audience "
+           "size per channel", tag=TAG, roles=STAFF, response=schemas.Overview)
+    def marketing_overview(self, request, principal):
+        return self.rpc.marketing.overview()
+
     # events
     @route("POST", "/marketing/events", summary="Create a marketing event", tag=TAG, roles=STAFF,
            body=schemas.EventCreate, response=schemas.MarketingEvent, status=201)

@@ -1,6 +1,6 @@
 from nameko.events import event_handler
 
-from shared.db import page
+from shared.db import dry_run, page
 from shared.logging import configure
 from shared.messaging import PERSON_ERASED, ServiceRpc, rpc
 from shared.retention import RetentionEntrypoints
@@ -58,6 +58,11 @@ class BillingService(RetentionEntrypoints, ServiceBase):
     @rpc
     def erase_person(self, person_id):
         return handlers.erase_person(self.db, person_id)
+
+    @rpc
+    def erase_preview(self, person_id):
+        with dry_run(self.db):
+            return handlers.erase_person(self.db, person_id)
 
     @event_handler("identity", PERSON_ERASED)
     def on_person_erased(self, payload):

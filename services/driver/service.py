@@ -1,6 +1,6 @@
 from nameko.events import EventDispatcher, event_handler
 
-from shared.db import page
+from shared.db import dry_run, page
 from shared.logging import configure
 from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED, PERSON_ERASED,
                               PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED, rpc)
@@ -145,6 +145,11 @@ class DriverService(RetentionEntrypoints, ServiceBase):
     @rpc
     def erase_person(self, person_id):
         return handlers.erase_person(self.db, person_id)
+
+    @rpc
+    def erase_preview(self, person_id):
+        with dry_run(self.db):
+            return handlers.erase_person(self.db, person_id)
 
     @event_handler("identity", PERSON_ERASED)
     def on_person_erased(self, payload):

@@ -12,19 +12,11 @@ from shared.errors import ValidationFailed
 from shared.logging import get_logger
 
 from services.fleet import exceptions as exc
-from services.fleet.models import (OPEN_CONTRACT_STATUSES, Contract, Dealership, Delivery, Fueling, OdometerReading,
-                                   ServiceEvent, Vehicle, VehicleAssignment)
+from services.fleet.models import (OPEN_CONTRACT_STATUSES, TRANSITIONS, Contract, Dealership, Delivery, Fueling,
+                                   OdometerReading, ServiceEvent, Vehicle, VehicleAssignment)
 
 log = get_logger(__name__)
 
-# contract state machine: status -> statuses it may move to
-TRANSITIONS = {
-    "ordered": {"awaiting_delivery", "terminated"},
-    "awaiting_delivery": {"active", "terminated"},
-    "active": {"ended", "terminated"},
-    "ended": set(),
-    "terminated": set(),
-}
 # what a contract status means for its vehicle
 VEHICLE_STATUS_OF = {"ordered": "ordered", "awaiting_delivery": "awaiting_delivery", "active": "in_use",
                      "ended": "returned", "terminated": "returned"}

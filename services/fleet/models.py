@@ -12,6 +12,14 @@ POWER_SOURCES = ("petrol", "diesel", "electric", "hybrid", "plugin_hybrid", "gas
 VEHICLE_STATUSES = ("ordered", "awaiting_delivery", "in_use", "returned", "sold")
 CONTRACT_STATUSES = ("ordered", "awaiting_delivery", "active", "ended", "terminated")
 OPEN_CONTRACT_STATUSES = ("ordered", "awaiting_delivery", "active")
+# contract state machine: status -> statuses it may move to
+TRANSITIONS = {
+    "ordered": {"awaiting_delivery", "terminated"},
+    "awaiting_delivery": {"active", "terminated"},
+    "active": {"ended", "terminated"},
+    "ended": set(),
+    "terminated": set(),
+}
 ODOMETER_SOURCES = ("service_invoice", "customer", "driver_log", "fueling")
 SERVICE_EVENT_KINDS = ("maintenance", "wash")
 MONEY = Numeric(12, 2)
@@ -93,6 +101,10 @@ class Contract(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     vehicle: Mapped[Vehicle] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def next_statuses(self) -> list[str]:
+        return sorted(TRANSITIONS[self.status])
 
     @property
     def monthly_total(self) -> Decimal:

@@ -139,6 +139,7 @@ class Contract(StrictSchema):
     customer_id = Text()
     contract_type = Text()
     status = Text()
+    next_statuses = fields.List(Text(), metadata={"description": "Statuses the contract may move to next"})
     starts_on = fields.Date()
     ends_on = fields.Date()
     length_months = fields.Integer()

@@ -13,6 +13,7 @@ from shared import tokens
 from shared.crypto import FieldCipher, blind_index
 from shared.db import STAFF_SCOPE, in_scope, insert_or_update, is_staff, new_id, paginate, utcnow, visible
 from shared.errors import ValidationFailed
+from shared import validators
 from shared.validators import mask_national_id
 
 from services.identity import exceptions as exc
@@ -76,6 +77,11 @@ def list_organisations(session, filters, limit, cursor, organisation_ids):
             stmt = stmt.where(getattr(Organisation, field) == filters[field])
     if filters.get("name"):
         stmt = stmt.where(Organisation.name.ilike(f"%{filters['name']}%"))
+    if filters.get("q"):
+        stmt = stmt.where(or_(_contains(Organisation.name, filters["q"]),
+                              _contains(Organisation.business_id, filters["q"].strip())))
+    if filters.get("customer_status"):
+        stmt = stmt.where(Organisation.id.in_(_parties_with_status("organisation", filters["customer_status"])))
     stmt = stmt.where(in_scope(Organisation.id, organisation_ids))
     return paginate(session, stmt, (Organisation.created_at, Organisation.id), limit, cursor)
 
@@ -131,6 +137,13 @@ def list_persons(session, filters, limit, cursor, organisation_ids):
     for field in ("email", "phone", "last_name"):
         if filters.get(field):
             stmt = stmt.where(getattr(Person, field) == filters[field])
+    if filters.get("q"):
+        stmt = stmt.where(_person_matches(filters["q"]))
+    if filters.get("organisation_id"):
+        stmt = stmt.where(Person.id.in_(select(PersonRole.person_id).where(
+            PersonRole.organisation_id == filters["organisation_id"])))
+    if filters.get("customer_status"):
+        stmt = stmt.where(Person.id.in_(_parties_with_status("person", filters["customer_status"])))
     if not is_staff(organisation_ids):
         stmt = stmt.where(Person.id.in_(_persons_linked_to(organisation_ids)))
     return paginate(session, stmt, (Person.created_at, Person.id), limit, cursor)
@@ -139,6 +152,26 @@ def list_persons(session, filters, limit, cursor, organisation_ids):
 def find_by_national_id(session, national_id) -> list[Person]:
     """Staff only (the gateway's role check): exact match through the blind index."""
     return session.scalars(select(Person).where(Person.national_id_index == blind_index(national_id))).all()
+
+
+def _contains(column, text):
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def _person_matches(q):
+    """Every word in a name, the email or the phone; or the whole text as a phone number."""
+    words = and_(*(or_(_contains(Person.first_name, word), _contains(Person.last_name, word),
+                       _contains(Person.email, word), _contains(Person.phone, word)) for word in q.split()))
+    try:
+        return or_(words, Person.phone == validators.phone(q))
+    except ValueError:
+        return words
+
+
+def _parties_with_status(party_type, status):
+    return select(CustomerRelationship.party_id).where(CustomerRelationship.party_type == party_type,
+                                                       CustomerRelationship.status == status)
 
 
 def update_person(session, cipher, person_id, data, organisation_ids) -> Person:
@@ -339,6 +372,8 @@ def update_account(session, account_id, data, actor) -> Account:
         if actor.get("role") != "staff" and account.deactivated_by != actor.get("account_id"):
             raise exc.ReactivationNotAllowed()
         account.deactivated_by = None
+    if "password" in data:
+        _reset_password(account, data.pop("password"))
     for field, value in data.items():
         setattr(account, field, value)
     session.commit()
@@ -351,6 +386,13 @@ def _keep_a_staff_account(session, leaving) -> None:
     if leaving_ids and not session.scalars(select(Account.id).where(
             Account.role == "staff", Account.active.is_(True), Account.id.not_in(leaving_ids))).first():
         raise exc.LastStaffAccount()
+
+
+def _reset_password(account, password):
+    if password.lower() == account.username.lower():
+        raise ValidationFailed("Invalid password", {"password": ["Password must not be the username."]})
+    account.password_hash = _hash(password)
+    account.token_version += 1
 
 
 def change_password(session, account_id, current_password, new_password, client) -> None:

@@ -113,6 +113,10 @@ class CustomerRelationship(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
+    @property
+    def next_statuses(self) -> list[str]:
+        return sorted(RELATIONSHIP_TRANSITIONS[self.status])
+
     def move_to(self, status: str, today: dt.date) -> None:
         if status not in RELATIONSHIP_TRANSITIONS[self.status]:
             raise ValueError(f"{self.status} -> {status}")

@@ -41,10 +41,17 @@ class Organisation(OrganisationCreate):
     updated_at = fields.AwareDateTime(required=True)
 
 
+SEARCH_TEXT = validate.Length(min=1, max=100)
+CUSTOMER_STATUS = validate.OneOf(tuple(RELATIONSHIP_TRANSITIONS))
+
+
 class OrganisationFilter(StrictSchema):
     parent_id = Id()
     business_id = BusinessId()
     name = fields.String()
+    q = fields.String(validate=SEARCH_TEXT, metadata={"description": "Part of the name or the Y-tunnus"})
+    customer_status = fields.String(validate=CUSTOMER_STATUS, metadata={
+        "description": "Only organisations with a customer relationship in this status"})
 
 
 class PersonCreate(AddressFields):
@@ -79,6 +86,11 @@ class PersonFilter(StrictSchema):
     email = fields.Email()
     phone = Phone()
     last_name = fields.String()
+    q = fields.String(validate=SEARCH_TEXT, metadata={
+        "description": "Words each found in the first or last name, email or phone, or a whole phone number"})
+    organisation_id = Id(metadata={"description": "Persons with a role in this organisation"})
+    customer_status = fields.String(validate=CUSTOMER_STATUS, metadata={
+        "description": "Only persons with a customer relationship in this status"})
 
 
 class PersonSearch(StrictSchema):
@@ -136,6 +148,8 @@ class Customer(StrictSchema):
     started_on = fields.Date(allow_none=True)
     ended_on = fields.Date(allow_none=True)
     external_user_ids = fields.Dict(required=True)
+    next_statuses = fields.List(fields.String(), required=True, dump_only=True,
+                                metadata={"description": "Statuses this relationship may move to next"})
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
 
@@ -195,6 +209,8 @@ class Account(StrictSchema):
 class AccountUpdate(StrictSchema):
     active = StrictBoolean()
     scope = fields.String(validate=validate.OneOf(SCOPES))
+    password = fields.String(load_only=True, validate=validate.Length(min=12, max=200), metadata={
+        "description": "Staff reset: a new password; the account's tokens stop working and a lockout ends"})
 
 
 class AccountFilter(StrictSchema):

@@ -1,6 +1,6 @@
 from nameko.events import EventDispatcher, event_handler
 
-from shared.db import page, utcnow
+from shared.db import dry_run, page, utcnow
 from shared.logging import configure
 from shared.messaging import (CUSTOMER_RELATIONSHIP_CHANGED, ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED,
                               PERSON_UPDATED, REQUEST_LOGGED, rpc)
@@ -223,5 +223,13 @@ class IdentityService(RetentionEntrypoints, ServiceBase):
     @rpc
     def erase_person(self, person_id):
         report = handlers.erase_person(self.db, person_id)
+        handlers.record_access(self.db, self.actor, [person_id], "erase_person")
         self.dispatch(PERSON_ERASED, {"person_id": person_id, "erased_at": report.pop("erased_at")})
+        return report
+
+    @rpc
+    def erase_preview(self, person_id):
+        with dry_run(self.db):
+            report = handlers.erase_person(self.db, person_id)
+        report.pop("erased_at")
         return report

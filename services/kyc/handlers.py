@@ -11,10 +11,9 @@ from shared.db import paginate, utcnow
 from shared.validators import mask_national_id
 
 from services.kyc import exceptions as exc
-from services.kyc.models import KycCase, KycParty
+from services.kyc.models import TRANSITIONS, KycCase, KycParty
 from services.kyc.schemas import ACCEPTED_FILE_TYPES, MAX_FILE_BYTES
 
-TRANSITIONS = {"pending": {"verified", "rejected"}, "verified": {"expired"}, "rejected": set(), "expired": set()}
 RETENTION_YEARS = 5
 AML_BASIS = ("Rahanpesulaki 444/2017 3:3 §: customer due diligence data kept 5 years after the customer "
              "relationship ends")

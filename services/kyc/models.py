@@ -8,6 +8,7 @@ from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
 CASE_STATUSES = ("pending", "verified", "rejected", "expired")
+TRANSITIONS = {"pending": {"verified", "rejected"}, "verified": {"expired"}, "rejected": set(), "expired": set()}
 DOCUMENT_TYPES = ("passport", "id_card", "driving_licence", "residence_permit")
 PARTY_KINDS = ("beneficial_owner", "pep")
 
@@ -47,6 +48,10 @@ class KycCase(_IdentifyingData, Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     parties: Mapped[list["KycParty"]] = relationship(order_by="KycParty.created_at", lazy="selectin")
+
+    @property
+    def next_statuses(self) -> list[str]:
+        return sorted(TRANSITIONS[self.status])
 
 
 class KycParty(_IdentifyingData, Base):

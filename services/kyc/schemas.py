@@ -94,6 +94,7 @@ class Case(_Masked):
     id = Text()
     customer_id = Text()
     status = Text()
+    next_statuses = fields.List(Text(), metadata={"description": "Statuses the case may move to next"})
     notes = Text(allow_none=True)
     file = fields.Method("_file", allow_none=True)
     verified_by = Text(allow_none=True)

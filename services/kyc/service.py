@@ -3,7 +3,7 @@ import base64
 from nameko.events import event_handler
 from nameko.timer import timer
 
-from shared.db import page
+from shared.db import dry_run, page
 from shared.logging import configure
 from shared.messaging import CUSTOMER_RELATIONSHIP_CHANGED, PERSON_ERASED, rpc
 from shared.retention import RetentionEntrypoints
@@ -73,6 +73,11 @@ class KycService(RetentionEntrypoints, ServiceBase):
     @rpc
     def erase_person(self, person_id):
         return handlers.erase_person(self.db, person_id)
+
+    @rpc
+    def erase_preview(self, person_id):
+        with dry_run(self.db):
+            return handlers.erase_person(self.db, person_id)
 
     @event_handler("identity", PERSON_ERASED)
     def on_person_erased(self, payload):

@@ -1,13 +1,13 @@
 """Marketing use cases: plain functions over a Session."""
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import paginate, utcnow
 
 from services.marketing.exceptions import (ContactNotFound, EventNotFound, PersonErased, ProfilingConsentRequired,
                                            ProhibitionLocked)
-from services.marketing.models import (CHANNEL_PURPOSE, Attendance, Consent, ConsentRecord, Contact,
-                                       MarketingEvent)
+from services.marketing.models import (CHANNEL_PURPOSE, PURPOSES, STATUSES, Attendance, Consent, ConsentRecord,
+                                       Contact, MarketingEvent)
 
 CHANNEL_ADDRESS = {"email": "email", "sms": "phone", "phone": "phone"}
 ERASURE_SOURCE = "erasure"
@@ -100,16 +100,30 @@ def _clear_profile(session, person_id) -> None:
         contact.position = contact.company = None
 
 
-def audience(session, channel, limit, cursor):
+def _audience_stmt(channel):
     """Contacts reachable on `channel`: a granted consent for its purpose (a prohibition or
     withdrawal is never 'granted'), an address for it, not erased."""
     address = getattr(Contact, CHANNEL_ADDRESS[channel])
-    stmt = (select(Contact).join(Consent, Consent.person_id == Contact.person_id)
+    return (select(Contact).join(Consent, Consent.person_id == Contact.person_id)
             .where(Consent.purpose == CHANNEL_PURPOSE[channel], Consent.status == "granted",
                    Contact.erased_at.is_(None), address.is_not(None)))
-    rows, next_cursor = paginate(session, stmt, (Contact.person_id,), limit, cursor)
+
+
+def audience(session, channel, limit, cursor):
+    rows, next_cursor = paginate(session, _audience_stmt(channel), (Contact.person_id,), limit, cursor)
     return [{"person_id": row.person_id, "first_name": row.first_name, "last_name": row.last_name,
              "address": getattr(row, CHANNEL_ADDRESS[channel])} for row in rows], next_cursor
+
+
+def overview(session) -> dict:
+    """Current consents counted per purpose and status, and the audience size per channel."""
+    consents = {purpose: dict.fromkeys(STATUSES, 0) for purpose in PURPOSES}
+    for purpose, status, count in session.execute(select(Consent.purpose, Consent.status, func.count())
+                                                  .group_by(Consent.purpose, Consent.status)):
+        consents[purpose][status] = count
+    audiences = {channel: session.scalar(select(func.count()).select_from(_audience_stmt(channel).subquery()))
+                 for channel in CHANNEL_PURPOSE}
+    return {"consents": consents, "audience": audiences}
 
 
 # events and attendance

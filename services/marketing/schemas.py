@@ -101,6 +101,13 @@ class AudienceMember(StrictSchema):
     address = fields.String(metadata={"description": "email address or phone number for the channel"})
 
 
+class Overview(StrictSchema):
+    consents = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+                           metadata={"description": "purpose -> status -> number of persons"})
+    audience = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "channel -> number of contacts reachable on it"})
+
+
 class EventCreate(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     starts_at = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)

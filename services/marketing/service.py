@@ -1,6 +1,6 @@
 from nameko.events import EventDispatcher, event_handler
 
-from shared.db import page
+from shared.db import dry_run, page
 from shared.logging import configure
 from shared.messaging import CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, ServiceRpc, rpc
 from shared.retention import RetentionEntrypoints
@@ -64,6 +64,10 @@ class MarketingService(RetentionEntrypoints, ServiceBase):
         items, next_cursor = handlers.audience(self.db, channel, limit, cursor)
         return page(schemas.AudienceMember(many=True).dump(items), next_cursor)
 
+    @rpc
+    def overview(self):
+        return handlers.overview(self.db)
+
     # events
     @rpc
     def create_event(self, payload):
@@ -113,6 +117,13 @@ class MarketingService(RetentionEntrypoints, ServiceBase):
         report, withdrawn = handlers.erase_person(self.db, person_id)
         for consent in withdrawn:
             self._broadcast(consent)
+        return report
+
+    @rpc
+    def erase_preview(self, person_id):
+        with dry_run(self.db):
+            report, _ = handlers.erase_person(self.db, person_id)
+        report.pop("erased_at")
         return report
 
     @event_handler("identity", PERSON_ERASED)
