@@ -449,6 +449,8 @@ def erase_person(session, person_id) -> dict:
     for fueling in fuelings:
         fueling.phone = None
     trips = session.scalars(_trips_stmt(person_id=person_id)).all()
+    for trip in trips:
+        trip.added_by_name = None
     organisations = dict(session.execute(select(Vehicle.vehicle_id, Vehicle.user_organisation_id).where(
         Vehicle.vehicle_id.in_({t.vehicle_id for t in trips} | {f.vehicle_id for f in fuelings}))).all())
     session.commit()
@@ -468,5 +470,6 @@ def erase_person(session, person_id) -> dict:
                                             "company (SPEC §3); erased on its instruction",
                              "until": None, "held_for": organisation_id})
     return {"anonymised": ["driver profile (name, phone, email)", "location pings and consent state",
-                           "wash bookings (phone, link to the person)", "fuelings (phone)"],
+                           "wash bookings (phone, link to the person)", "fuelings (phone)",
+                           "driving log (the name of who added each entry)"],
             "retained": retained}
