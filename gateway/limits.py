@@ -9,6 +9,7 @@ from shared import config, tokens
 from shared.errors import TooManyRequests, Unauthorized
 
 from gateway.auth import bearer_token
+from gateway.clients import client_address
 
 MAX_TRACKED = 100_000  # buckets kept; the least recently used go first
 
@@ -36,7 +37,7 @@ class RateLimits:
 
     def check(self, request) -> None:
         now = time.monotonic()
-        keys = {"ip": request.remote_addr or "unknown", "account": _account_of(request)}
+        keys = {"ip": client_address(request), "account": _account_of(request)}
         for kind, bucket in self.limits.items():
             if keys[kind] is None:
                 continue

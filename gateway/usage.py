@@ -11,6 +11,8 @@ from shared.db import utcnow
 from shared.logging import CORRELATION_ID, get_logger
 from shared.messaging import REQUEST_LOGGED
 
+from gateway.clients import client_address
+
 log = get_logger(__name__)
 
 
@@ -26,7 +28,7 @@ class UsageRecorder:
         parsed = parse_user_agent(agent)
         entry = {
             "account_id": context_data.get("account_id"),
-            "ip_address": request.remote_addr,
+            "ip_address": client_address(request),
             "user_agent": agent or None,
             "browser": f"{parsed.browser.family} {parsed.browser.version_string}".strip()[:100],
             "os": f"{parsed.os.family} {parsed.os.version_string}".strip()[:100],

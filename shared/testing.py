@@ -27,6 +27,7 @@ TEST_SECRETS = {
     "SECTO_SECRET_KEY": secrets.token_urlsafe(48),
     "SECTO_DATA_KEYS": new_key(),
     "SECTO_INDEX_KEY": secrets.token_urlsafe(32),
+    "WEB_SECRET_KEY": secrets.token_urlsafe(32),
 }
 ADMIN = ("test-admin", "Admin-password-123")
 # the whole suite calls one test stack from 127.0.0.1: its rate limits are out of the way
@@ -143,8 +144,8 @@ class ApiClient:
 
 
 class RunningStack:
-    def __init__(self, stack, base_url, amqp_uri, var_dir, log_path, env):
-        self.stack, self.base_url, self.amqp_uri = stack, base_url, amqp_uri
+    def __init__(self, stack, base_url, amqp_uri, var_dir, log_path, env, web_url=None):
+        self.stack, self.base_url, self.amqp_uri, self.web_url = stack, base_url, amqp_uri, web_url
         self.var_dir, self.log_path, self.env = var_dir, log_path, env
 
     def client(self, token=None) -> ApiClient:
@@ -162,7 +163,8 @@ class RunningStack:
                 raise RuntimeError(f"{'; '.join(exited)}\nlast lines of {self.log_path}:\n{self.log_tail()}")
             try:
                 last = requests.get(f"{self.base_url}/health", timeout=5)
-                if last.status_code == 200:
+                if last.status_code == 200 and (not self.web_url or
+                                                requests.get(f"{self.web_url}/login", timeout=5).ok):
                     return
             except requests.RequestException:
                 pass
@@ -218,9 +220,9 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None):
     vhost = None if amqp_uri else vhosts.create("secto-stack")
     amqp_uri = amqp_uri or vhosts.uri(vhost)
     var_dir = Path(tempfile.mkdtemp(prefix="secto-stack-"))
-    port = free_port()
+    port, web_port = free_port(), free_port()
     stack_env = {**TEST_SECRETS, "AMQP_URI": amqp_uri, "SECTO_VAR_DIR": str(var_dir),
-                 "GATEWAY_PORT": str(port), "SECTO_ADMIN_USERNAME": ADMIN[0], "SECTO_ADMIN_PASSWORD": ADMIN[1],
+                 "GATEWAY_PORT": str(port), "WEB_PORT": str(web_port), "SECTO_ADMIN_USERNAME": ADMIN[0], "SECTO_ADMIN_PASSWORD": ADMIN[1],
                  **UNLIMITED, **(extra_env or {})}
     databases = PostgresDatabases.from_env()
     if databases:
@@ -230,7 +232,8 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None):
     stack = Stack(stack_env, scale, stdout=log)
     stack.migrate()
     stack.start()
-    running = RunningStack(stack, f"http://127.0.0.1:{port}/api/v1", amqp_uri, var_dir, log_path, stack_env)
+    running = RunningStack(stack, f"http://127.0.0.1:{port}/api/v1", amqp_uri, var_dir, log_path, stack_env,
+                           f"http://127.0.0.1:{web_port}")
 
     def stop():
         stack.stop()

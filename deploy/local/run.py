@@ -34,10 +34,12 @@ def run(scale_text):
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         port = int(config.env("GATEWAY_PORT", "8000"))
+        web_port = int(config.env("WEB_PORT", "8080"))
         wait_for_port("127.0.0.1", port, 60, stack.processes)
-        print(f"secto: up in {time.time() - began:.1f}s — http://127.0.0.1:{port}/api/v1 "
-              f"(docs /api/v1/docs); broker {broker}; {len(stack.pids)} processes; Ctrl-C stops",
-              file=sys.stderr, flush=True)
+        wait_for_port("127.0.0.1", web_port, 60, stack.processes)
+        print(f"secto: up in {time.time() - began:.1f}s — web http://127.0.0.1:{web_port}/ — "
+              f"API http://127.0.0.1:{port}/api/v1 (docs /api/v1/docs); broker {broker}; "
+              f"{len(stack.pids)} processes; Ctrl-C stops", file=sys.stderr, flush=True)
         metrics = ", ".join(f"{name} {':'.join(map(str, ports))}" for name, ports in stack.metrics_ports.items())
         print(f"secto: metrics on 127.0.0.1 ports: {metrics}; gateway /api/v1/metrics", file=sys.stderr, flush=True)
         while not stopping and all(process.poll() is None for process in stack.processes):

@@ -15,6 +15,7 @@ from shared.crypto import new_key
 
 SERVICE_CLASSES = {name: f"services.{name}.service:{name.capitalize()}Service" for name in SERVICES}
 GATEWAY_CLASS = "gateway.service:GatewayService"
+WEB_COMMAND = "web"  # python -m web
 
 
 def parse_scale(text: str) -> dict:
@@ -22,7 +23,7 @@ def parse_scale(text: str) -> dict:
     scale = {}
     for part in filter(None, (text or "").replace(" ", "").split(",")):
         name, _, count = part.partition("=")
-        if name not in SERVICES and name != "gateway":
+        if name not in SERVICES and name not in ("gateway", "web"):
             raise SystemExit(f"SCALE: unknown service {name!r} (one of {', '.join(SERVICES)})")
         scale[name] = int(count or 1)
     return scale
@@ -35,7 +36,7 @@ def dev_secrets(var_dir: Path) -> dict:
     if path.exists():
         stored = dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
     generated = {"SECTO_SECRET_KEY": secrets.token_urlsafe(48), "SECTO_DATA_KEYS": new_key(),
-                 "SECTO_INDEX_KEY": secrets.token_urlsafe(32)}
+                 "SECTO_INDEX_KEY": secrets.token_urlsafe(32), "WEB_SECRET_KEY": secrets.token_urlsafe(32)}
     values = {name: os.environ.get(name) or stored.get(name) or generated[name] for name in generated}
     if values != stored:
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
@@ -81,7 +82,9 @@ def free_port() -> int:
 
 class Stack:
     def __init__(self, env: dict, scale: dict | None = None, stdout=None):
-        self.env = {**os.environ, **env, "PYTHONWARNINGS": "ignore", "PYTHONUNBUFFERED": "1"}
+        # the web app runs beside the gateway: the gateway trusts its X-Forwarded-For
+        self.env = {"GATEWAY_TRUSTED_PROXIES": "127.0.0.1", **os.environ, **env, "PYTHONWARNINGS": "ignore",
+                    "PYTHONUNBUFFERED": "1"}
         self.scale = scale or {}
         self.stdout = stdout
         self.processes: list[subprocess.Popen] = []
@@ -91,14 +94,24 @@ class Stack:
         subprocess.run([sys.executable, "-m", "shared.migrate", "upgrade"], env=self.env, cwd=ROOT,
                        check=True, stdout=self.stdout, stderr=self.stdout)
 
-    def start(self, services=SERVICES, gateway=True):
+    def start(self, services=SERVICES, gateway=True, web=True):
         for name in services:
             for _ in range(self.scale.get(name, 1)):
                 self.start_process(SERVICE_CLASSES[name])
         if gateway:
             for _ in range(self.scale.get("gateway", 1)):
                 self.start_process(GATEWAY_CLASS)
+        if web:
+            for _ in range(self.scale.get("web", 1)):
+                self.start_web()
         return self
+
+    def start_web(self):
+        """The web app (a client of the gateway, SPEC §6) on WEB_PORT."""
+        process = subprocess.Popen([sys.executable, "-m", WEB_COMMAND], env=self.env, cwd=ROOT, stdout=self.stdout,
+                                   stderr=self.stdout, start_new_session=True)
+        self.processes.append(process)
+        return process
 
     def start_process(self, service_path):
         """A service process gets a free METRICS_PORT (recorded in self.metrics_ports); the
