@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import expect
 
 from shared.waiting import wait_for
-from tests.conftest import unique_business_id
 from tests.web.conftest import assert_accessible, login
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "has_touch": True, "is_mobile": True,
@@ -25,13 +24,11 @@ COUNT_GEOLOCATION = """
 
 
 @pytest.fixture
-def driver(admin, account, stack):
+def driver(admin, account, make_org, make_person, stack):
     """A driver with a leased car (fleet vehicle + active contract with the wash add-on)."""
     from tests.test_fleet_api import activate, contract_body, created, vehicle_body
-    company = created(admin.post("/organisations", json={"name": "Ajo Oy", "business_id": unique_business_id()}))
-    person = created(admin.post("/persons", json={"first_name": "Kaisa", "last_name": f"Kuski{uuid.uuid4().hex[:5]}",
-                                                  "phone": f"+35840{uuid.uuid4().int % 10**7:07d}",
-                                                  "email": "kaisa@example.fi"}))
+    company = make_org()
+    person = make_person(first_name="Kaisa")
     username, password, _ = account("driver", person_id=person["id"])
     vehicle = created(admin.post("/vehicles", json=vehicle_body(company["id"], driver_person_id=person["id"])))
     contract = created(admin.post("/contracts", json=contract_body(vehicle["id"], company["id"],
@@ -144,7 +141,7 @@ def test_an_offline_trip_is_queued_then_sent_exactly_once(phone, driver):
     assert driver["api"].get("/me/trips").json()["items"] == []
 
     page.context.set_offline(False)
-    expect(page.locator("#outbox-list")).to_contain_text("Not saved:", timeout=20)
+    expect(page.locator("#outbox-list")).to_contain_text("Not saved:", timeout=40_000)
     expect(page.locator("#outbox-list")).to_contain_text("before the end of the latest entry")
     wait_for(lambda: driver["api"].get("/me/trips").json()["items"], timeout=15)
     page.reload()

@@ -93,7 +93,8 @@
     if (flushing || !navigator.onLine) { return Promise.resolve(); }
     flushing = true;
     return outbox.all().then(function (entries) {
-      var waiting = entries.filter(function (e) { return e.state === "waiting"; });
+      var waiting = entries.filter(function (e) { return e.state === "waiting"; })
+        .sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; });  /* in the order entered */
       return waiting.reduce(function (chain, entry) {
         return chain.then(function () {
           return send(entry).then(function (result) {
@@ -105,7 +106,7 @@
               entry.message = (result.json && result.json.message) || text("Failed");
               return outbox.put(entry);
             }
-          }, function () { /* still offline: keep it */ });
+          }, function (error) { console.info("trip kept for later:", error); });
         });
       }, Promise.resolve()).then(function () {
         if (waiting.some(function (e) { return e.sent; }) && document.getElementById("trip-form")) {
@@ -181,6 +182,7 @@
   }
   window.addEventListener("online", flush);
   render().then(flush);
+  setInterval(flush, 15000);  /* the online event is not reliable on every phone */
 
   /* ---------- location pings, only while location tracking is granted ---------- */
   var tracking = Boolean(config.locationUrl) && config.locationTracking === "granted";
