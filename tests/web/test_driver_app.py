@@ -125,10 +125,18 @@ def test_an_offline_trip_is_queued_then_sent_exactly_once(phone, driver):
     login(page, driver["username"], driver["password"])
     page.goto("/driver/trips")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.reload()  # now under the service worker, which keeps the page as the last-seen copy
-    wait_for(lambda: page.evaluate("caches.keys().then(keys => Promise.all(keys.map(k => caches.open(k)"
-                                   ".then(c => c.match(location.href))))).then(hits => hits.some(Boolean))"),
-             timeout=15)
+    driver["api"].post("/me/trips", json={"started_at": "2025-06-02T08:00:00+03:00",
+                                          "ended_at": "2025-06-02T08:30:00+03:00", "odometer_start": 900,
+                                          "odometer_end": 1000, "trip_type": "private", "start_point": "Koti",
+                                          "end_point": "Mökki"})
+    page.goto("/driver/trips?year=2025")
+    page.goto("/driver/trips?year=2026")  # under the service worker, which keeps each page as the last-seen copy
+    cached = """url => caches.keys().then(keys => Promise.all(keys.map(k => caches.open(k).then(c => c.match(url)))))
+                 .then(hits => hits.find(Boolean)).then(hit => hit ? hit.text() : '')"""
+    wait_for(lambda: "Mökki" in page.evaluate(cached, "/driver/trips?year=2025"), timeout=15)
+    shell = page.evaluate("caches.keys().then(keys => caches.open(keys[0])).then(c => c.keys())"
+                          ".then(requests => requests.map(r => new URL(r.url).pathname))")
+    assert {"/static/app.css", "/static/driver.js", "/driver/offline"} <= set(shell)
 
     page.context.set_offline(True)
     fill_trip(page)
@@ -138,21 +146,21 @@ def test_an_offline_trip_is_queued_then_sent_exactly_once(phone, driver):
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#outbox-status")).to_contain_text("2 trip(s) waiting to be sent")
     expect(page.locator("#offline-banner")).to_be_visible()
-    assert driver["api"].get("/me/trips").json()["items"] == []
+    assert driver["api"].get("/me/trips", params={"year": 2026}).json()["items"] == []
 
     page.context.set_offline(False)
     expect(page.locator("#outbox-list")).to_contain_text("Not saved:", timeout=40_000)
     expect(page.locator("#outbox-list")).to_contain_text("before the end of the latest entry")
-    wait_for(lambda: driver["api"].get("/me/trips").json()["items"], timeout=15)
+    wait_for(lambda: driver["api"].get("/me/trips", params={"year": 2026}).json()["items"], timeout=15)
     page.reload()
     page.wait_for_load_state("networkidle")
-    trips = driver["api"].get("/me/trips").json()["items"]
+    trips = driver["api"].get("/me/trips", params={"year": 2026}).json()["items"]
     assert [(t["odometer_start"], t["odometer_end"], t["started_at"]) for t in trips] == [
         (1000, 1042, "2026-03-02T08:05:00+02:00")]
     expect(page.locator("#outbox-list")).to_contain_text("Not saved:")  # the conflict stays shown
     page.get_by_role("button", name="Discard").click()
     expect(page.locator("#outbox")).to_be_hidden()
-    assert len(driver["api"].get("/me/trips").json()["items"]) == 1
+    assert len(driver["api"].get("/me/trips", params={"year": 2026}).json()["items"]) == 1
 
 
 def test_yearly_exports_pdf_and_csv(phone, driver):
