@@ -40,6 +40,13 @@ class Principal:
         """Property level: only staff ever see a national id, even masked."""
         return person if self.is_staff else {k: v for k, v in person.items() if k != "national_id"}
 
+    def narrowed_to(self, organisation_id):
+        """The caller's scope, or only `organisation_id` of it (a group's one company)."""
+        if not organisation_id:
+            return self.visible_organisations()
+        self.require_organisation(organisation_id)
+        return [organisation_id]
+
     def require_organisation(self, organisation_id) -> None:
         """Objects outside the caller's scope do not exist for the caller: 404."""
         if not self.can_see_organisation(organisation_id):

@@ -30,7 +30,7 @@ def test_every_document_is_valid(documents):
 
 def test_each_service_is_a_deployment_with_probes_and_configuration(documents):
     deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
-    assert set(deployments) == set(SERVICES) | {"gateway"}
+    assert set(deployments) == set(SERVICES) | {"gateway", "web"}
     assert (deployments["driver"]["spec"]["replicas"], deployments["fleet"]["spec"]["replicas"]) == (3, 2)
     for name in SERVICES:
         [container] = deployments[name]["spec"]["template"]["spec"]["containers"]
@@ -41,6 +41,17 @@ def test_each_service_is_a_deployment_with_probes_and_configuration(documents):
                 "SECTO_INDEX_KEY", "METRICS_PORT"} <= env
         secrets = {v["valueFrom"]["secretKeyRef"]["key"] for v in container["env"] if "valueFrom" in v}
         assert {"SECTO_SECRET_KEY", "SECTO_DATA_KEYS", "SECTO_INDEX_KEY"} <= secrets
+
+
+def test_the_web_app_is_its_own_deployment_and_service_and_reaches_only_the_gateway(documents):
+    [web] = [d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "web"]
+    [container] = web["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable for variable in container["env"]}
+    assert env["GATEWAY_URL"]["value"] == "http://gateway/api/v1"
+    assert env["WEB_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "WEB_SECRET_KEY"
+    assert env["WEB_SECURE_COOKIES"]["value"] == "true"
+    assert not {"AMQP_URI", "SECTO_SECRET_KEY", "SECTO_DATA_KEYS"} & set(env)  # no broker, no keys of the API
+    assert ("Service", "web") in {(d["kind"], d["metadata"]["name"]) for d in documents}
 
 
 def test_probe_answers_for_a_running_service_and_fails_for_a_missing_one(stack):

@@ -40,7 +40,7 @@ class Api:
     def call(self, method, path, **kwargs):
         response = self.raw(method, path, **kwargs)
         if response.status_code >= 400:
-            raise _error_of(response)
+            raise error_of(response)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
@@ -72,7 +72,7 @@ class Api:
         return items
 
 
-def _error_of(response) -> ApiError:
+def error_of(response) -> ApiError:
     try:
         body = response.json()
     except ValueError:

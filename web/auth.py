@@ -11,7 +11,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from web import session_token
-from web.api import ApiError
+from web.api import Api, ApiError
 
 blueprint = Blueprint("auth", __name__)
 HOMES = {"staff": "/office/", "fleet_manager": "/fleet/", "driver": "/driver/"}
@@ -61,8 +61,13 @@ def login():
         except ApiError as failure:
             error = _login_error(failure)
         else:
+            # the gateway just issued it: read who it names (the API checks it on every call)
             claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
-            session_token.store(answer["access_token"], role=claims["role"], username=form.username.data)
+            me = (Api(g.api.base_url, answer["access_token"], g.api.headers).get(f"/users/{claims['sub']}")
+                  if claims["role"] in ("staff", "fleet_manager") else {})
+            session_token.store(answer["access_token"], role=claims["role"], username=form.username.data,
+                                account_id=claims["sub"], organisation_id=me.get("organisation_id"),
+                                scope=me.get("scope"))
             return redirect(_safe_next(request.args.get("next")) or HOMES.get(claims["role"], "/"))
     status = 200 if error is None else 401
     return render_template("login.html", form=form, error=error), status

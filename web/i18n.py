@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request
-from flask_babel import Babel, format_currency, format_decimal, get_locale
+from flask_babel import Babel, format_currency, format_decimal, get_locale, lazy_gettext
 
 LANGUAGES = ("fi", "en")
 LANG_COOKIE = "lang"
@@ -73,10 +73,41 @@ def datetime(value) -> str:
     return f"{date(moment)} {moment:%H:%M}"
 
 
+# the API's enum values as people read them
+LABELS = {
+    "ordered": lazy_gettext("Ordered"), "awaiting_delivery": lazy_gettext("Awaiting delivery"),
+    "in_use": lazy_gettext("In use"), "returned": lazy_gettext("Returned"), "sold": lazy_gettext("Sold"),
+    "active": lazy_gettext("Active"), "ended": lazy_gettext("Ended"), "terminated": lazy_gettext("Terminated"),
+    "passenger_car": lazy_gettext("Passenger car"), "van": lazy_gettext("Van"), "truck": lazy_gettext("Truck"),
+    "bus": lazy_gettext("Bus"), "trailer": lazy_gettext("Trailer"), "motorcycle": lazy_gettext("Motorcycle"),
+    "other": lazy_gettext("Other"), "petrol": lazy_gettext("Petrol"), "diesel": lazy_gettext("Diesel"),
+    "electric": lazy_gettext("Electric"), "hybrid": lazy_gettext("Hybrid"),
+    "plugin_hybrid": lazy_gettext("Plug-in hybrid"), "gas": lazy_gettext("Gas"),
+    "service_invoice": lazy_gettext("Service invoice"), "customer": lazy_gettext("Customer"),
+    "driver_log": lazy_gettext("Driving log"), "fueling": lazy_gettext("Fueling"),
+    "maintenance": lazy_gettext("Maintenance"), "wash": lazy_gettext("Wash"),
+    "work": lazy_gettext("Work"), "private": lazy_gettext("Private"),
+    "staff": lazy_gettext("Staff"), "fleet_manager": lazy_gettext("Fleet manager"), "driver": lazy_gettext("Driver"),
+    "company": lazy_gettext("Company"), "group": lazy_gettext("Group"),
+    "celebration_wash": lazy_gettext("Celebration wash"), "tire_storage": lazy_gettext("Tire storage"),
+}
+
+
+def label(value) -> str:
+    if value is None:
+        return "–"
+    return str(LABELS.get(value, value))
+
+
+def yes_no(value) -> str:
+    return "–" if value is None else str(lazy_gettext("Yes") if value else lazy_gettext("No"))
+
+
 def init_app(app):
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = compile_translations()
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(money=money, number=number, date=date, datetime=datetime)
+    app.jinja_env.filters.update(money=money, number=number, date=date, datetime=datetime, label=label,
+                                   yes_no=yes_no)
     app.jinja_env.globals["current_language"] = lambda: str(get_locale())
 
     @app.after_request

@@ -19,9 +19,10 @@ IMAGE = "registry.example.com/secto/platform:latest"
 CONFIG = "secto-config"
 SECRETS = "secto-secrets"
 GATEWAY_PORT = 8000
+WEB_PORT = 8080
 METRICS_PORT = 9100
 SECRET_KEYS = ("SECTO_SECRET_KEY", "SECTO_DATA_KEYS", "SECTO_INDEX_KEY", "RABBITMQ_PASSWORD", "POSTGRES_PASSWORD",
-               "SECTO_ADMIN_PASSWORD")
+               "SECTO_ADMIN_PASSWORD", "WEB_SECRET_KEY")
 
 
 def labels(name):
@@ -92,6 +93,21 @@ def gateway(replicas, image):
     return [deployment("gateway", replicas, pod, [{"name": "tmp", "emptyDir": {}}]), service]
 
 
+def web(replicas, image):
+    """The web app: a client of the gateway Service only (no broker, no database)."""
+    http = {"httpGet": {"path": "/login", "port": "http"}, "timeoutSeconds": 3}
+    pod = container("web", ["python", "-m", "web"], image, ports=[{"name": "http", "containerPort": WEB_PORT}],
+                    readinessProbe={**http, "periodSeconds": 5}, livenessProbe={**http, "periodSeconds": 20},
+                    volumeMounts=[{"name": "tmp", "mountPath": "/tmp"}])
+    pod["env"] = secret_env("WEB_SECRET_KEY") + [
+        {"name": "WEB_HOST", "value": "0.0.0.0"}, {"name": "WEB_PORT", "value": str(WEB_PORT)},
+        {"name": "GATEWAY_URL", "value": "http://gateway/api/v1"}, {"name": "WEB_SECURE_COOKIES", "value": "true"}]
+    pod.pop("envFrom")
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": metadata("web"),
+               "spec": {"selector": labels("web"), "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}
+    return [deployment("web", replicas, pod, [{"name": "tmp", "emptyDir": {}}]), service]
+
+
 def stateful(name, image, port, env, mount, probe_command, size):
     return [
         {"apiVersion": "v1", "kind": "Service", "metadata": metadata(name),
@@ -143,11 +159,14 @@ def manifests(image=IMAGE, replicas=None) -> list[dict]:
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(CONFIG), "data": {
         "SECTO_RPC_TIMEOUT": "5", "SECTO_TOKEN_TTL": "900", "SECTO_ADMIN_USERNAME": "admin",
         "GATEWAY_PORT": str(GATEWAY_PORT), "SECTO_VAR_DIR": "/tmp/secto", "KYC_FILES_DIR": "/var/secto/kyc-files",
-        "GATEWAY_RATE_PER_IP": "20", "GATEWAY_RATE_PER_ACCOUNT": "10"}}
+        "GATEWAY_RATE_PER_IP": "20", "GATEWAY_RATE_PER_ACCOUNT": "10",
+        # the web app's pods: the gateway takes the person's address from their X-Forwarded-For
+        "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8"}}
     documents = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels("secto")}},
                  config, *infrastructure(), migration_job(image)]
     documents += [service_deployment(s, replicas.get(s, 2), image) for s in SERVICES]
     documents += gateway(replicas.get("gateway", 2), image)
+    documents += web(replicas.get("web", 2), image)
     kyc = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "kyc")
     kyc_pod = kyc["spec"]["template"]["spec"]
     kyc_pod["containers"][0]["volumeMounts"].append({"name": "kyc-files", "mountPath": "/var/secto/kyc-files"})

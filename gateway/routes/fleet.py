@@ -172,12 +172,13 @@ class FleetRoutes:
         return self._report(request, principal, "report_contracts_ending", schemas.EndingRow, "contracts-ending")
 
     @route("GET", "/reports/km-overrun", summary="Km driven against included km pro rata, projected to the end "
-           "of the term", tag=REPORTS, roles=STAFF_OR_MANAGER, response=schemas.OverrunRow, paginated=True)
+           "of the term", tag=REPORTS, roles=STAFF_OR_MANAGER, query=schemas.ScopeQuery, response=schemas.OverrunRow,
+           paginated=True)
     def report_km_overrun(self, request, principal):
         return self._report(request, principal, "report_km_overrun", schemas.OverrunRow, "km-overrun")
 
     @route("GET", "/reports/co2-by-cost-center", summary="Vehicle count and CO2 by organisation and cost center",
-           tag=REPORTS, roles=STAFF_OR_MANAGER, response=schemas.Co2Row, paginated=True)
+           tag=REPORTS, roles=STAFF_OR_MANAGER, query=schemas.ScopeQuery, response=schemas.Co2Row, paginated=True)
     def report_co2(self, request, principal):
         return self._report(request, principal, "report_co2", schemas.Co2Row, "co2-by-cost-center")
 
@@ -186,10 +187,43 @@ class FleetRoutes:
     def report_fuel(self, request, principal):
         return self._report(request, principal, "report_fuel", schemas.FuelRow, "fuel")
 
+    @route("GET", "/reports/vehicles-by-status", summary="Vehicle count per status", tag=REPORTS,
+           roles=STAFF_OR_MANAGER, query=schemas.ScopeQuery, response=schemas.StatusCountRow, paginated=True)
+    def report_vehicles_by_status(self, request, principal):
+        return self._report(request, principal, "report_vehicles_by_status", schemas.StatusCountRow,
+                            "vehicles-by-status")
+
+    @route("GET", "/reports/fuel-by-month", summary="Fuel litres and cost per month (`from`, `to`: YYYY-MM; "
+           "by default the last twelve months)", tag=REPORTS, roles=STAFF_OR_MANAGER, query=schemas.PeriodQuery,
+           response=schemas.FuelMonthRow, paginated=True)
+    def report_fuel_by_month(self, request, principal):
+        return self._report(request, principal, "report_fuel_by_month", schemas.FuelMonthRow, "fuel-by-month")
+
+    @route("GET", "/reports/cost-per-km", summary="Lease, maintenance and fuel per driven km over a period "
+           "(`from`, `to`: YYYY-MM), per vehicle (paged) or with `by=cost_center` per cost center", tag=REPORTS,
+           roles=STAFF_OR_MANAGER, query=schemas.CostQuery, response=schemas.CostRow, paginated=True)
+    def report_cost_per_km(self, request, principal):
+        by_cost_center = request.args.get("by") == "cost_center"
+        return self._report(request, principal, "report_cost_per_km",
+                            schemas.CostCenterRow if by_cost_center else schemas.CostRow,
+                            "cost-per-km-by-cost-center" if by_cost_center else "cost-per-km")
+
+    @route("GET", "/fleet-settings/<string:organisation_id>", summary="A customer company's fleet settings "
+           "(contract reminder lead time, default 90 days)", tag=TAG, roles=STAFF_OR_MANAGER,
+           response=schemas.FleetSettings)
+    def get_fleet_settings(self, request, principal, organisation_id):
+        return self.rpc.fleet.get_settings(organisation_id, principal.visible_organisations())
+
+    @route("PUT", "/fleet-settings/<string:organisation_id>", summary="Set a customer company's contract "
+           "reminder lead time (1-730 days)", tag=TAG, roles=STAFF_OR_MANAGER, body=schemas.FleetSettings,
+           response=schemas.FleetSettings)
+    def put_fleet_settings(self, request, principal, organisation_id):
+        return self.rpc.fleet.put_settings(organisation_id, json_body(request), principal.visible_organisations())
+
     def _report(self, request, principal, method, row_schema, name):
         query, limit, cursor = page_args(request)
         call = getattr(self.rpc.fleet, method)
-        scope = principal.visible_organisations()
+        scope = principal.narrowed_to(query.pop("organisation_id", None))
         if request.accept_mimetypes.best_match(["application/json", "text/csv"]) != "text/csv":
             return call(query, limit, cursor, organisation_ids=scope)
         rows = []

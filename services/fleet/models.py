@@ -195,3 +195,13 @@ class Fueling(Base):
     amount_eur: Mapped[Decimal | None] = mapped_column(MONEY)
     fueled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     month: Mapped[str] = mapped_column(String(7))
+
+
+class FleetSettings(Base):
+    """Per customer company: how many days before a contract ends its fleet managers are
+    reminded (the dashboard's lead time)."""
+    __tablename__ = "fleet_settings"
+
+    organisation_id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    contract_reminder_days: Mapped[int] = mapped_column(Integer, default=90)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -368,11 +368,17 @@ class VehicleView(VehicleDetail):
 
 
 # reports
-class EndingQuery(StrictSchema):
+class ScopeQuery(StrictSchema):
+    """Every report: `organisation_id` narrows it to one company of the caller's scope
+    (the gateway takes it off before the service sees the query)."""
+    organisation_id = Id()
+
+
+class EndingQuery(ScopeQuery):
     days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650))
 
 
-class FuelQuery(StrictSchema):
+class FuelQuery(ScopeQuery):
     from_month = Text(data_key="from", validate=MONTH)
     to_month = Text(data_key="to", validate=MONTH)
 
@@ -426,3 +432,72 @@ class FuelRow(StrictSchema):
     fuelings = fields.Integer()
     liters = fields.Decimal(as_string=True, places=2)
     amount_eur = Money()
+
+
+# dashboard and cost reports
+def _this_month() -> str:
+    return f"{dt.date.today():%Y-%m}"
+
+
+def _a_year_ago() -> str:
+    today = dt.date.today()
+    return f"{today.year - 1}-{today.month:02d}" if today.month < 12 else f"{today.year}-01"
+
+
+class PeriodQuery(ScopeQuery):
+    """`from` and `to` (YYYY-MM, inclusive); by default the last twelve months."""
+    from_month = Text(data_key="from", validate=MONTH, load_default=_a_year_ago)
+    to_month = Text(data_key="to", validate=MONTH, load_default=_this_month)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["from_month"] > data["to_month"]:
+            raise ValidationError("Must not be after 'to'.", "from")
+
+
+class CostQuery(PeriodQuery):
+    by = Text(load_default="vehicle", validate=validate.OneOf(("vehicle", "cost_center")))
+
+
+class CostRow(StrictSchema):
+    contract_id = Text()
+    vehicle_id = Text()
+    registration_number = Text()
+    customer_id = Text()
+    cost_center = Text(allow_none=True)
+    months = fields.Integer()
+    lease_eur = Money()
+    maintenance_eur = Money()
+    fuel_eur = Money()
+    total_eur = Money()
+    driven_km = fields.Integer(allow_none=True)
+    cost_per_km = Money(allow_none=True)
+
+
+class CostCenterRow(StrictSchema):
+    customer_id = Text()
+    cost_center = Text(allow_none=True)
+    vehicle_count = fields.Integer()
+    lease_eur = Money()
+    maintenance_eur = Money()
+    fuel_eur = Money()
+    total_eur = Money()
+    driven_km = fields.Integer()
+    cost_per_km = Money(allow_none=True)
+
+
+class StatusCountRow(StrictSchema):
+    status = Text()
+    vehicle_count = fields.Integer()
+
+
+class FuelMonthRow(StrictSchema):
+    month = Text()
+    fuelings = fields.Integer()
+    liters = fields.Decimal(as_string=True, places=2)
+    amount_eur = Money()
+
+
+class FleetSettings(StrictSchema):
+    organisation_id = Text(dump_only=True)
+    contract_reminder_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=730))

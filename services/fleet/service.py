@@ -7,7 +7,7 @@ from shared.messaging import CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, 
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase
 
-from services.fleet import handlers, schemas
+from services.fleet import handlers, reports, schemas
 from services.fleet.dependencies import Database
 
 configure("fleet")
@@ -182,6 +182,39 @@ class FleetService(ServiceBase):
         rows, next_cursor = handlers.fuel_report(self.db, load(schemas.FuelQuery(), query), limit, cursor,
                                                  organisation_ids)
         return page(schemas.FuelRow(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def report_vehicles_by_status(self, query, limit=None, cursor=None, organisation_ids=None):
+        load(schemas.NoFilter(), query)
+        rows = reports.vehicles_by_status(self.db, organisation_ids)
+        return page(schemas.StatusCountRow(many=True).dump(rows), None)
+
+    @rpc
+    def report_fuel_by_month(self, query, limit=None, cursor=None, organisation_ids=None):
+        period = load(schemas.PeriodQuery(), query)
+        rows = reports.fuel_by_month(self.db, period["from_month"], period["to_month"], organisation_ids)
+        return page(schemas.FuelMonthRow(many=True).dump(rows), None)
+
+    @rpc
+    def report_cost_per_km(self, query, limit, cursor=None, organisation_ids=None):
+        period = load(schemas.CostQuery(), query)
+        if period["by"] == "cost_center":
+            rows = reports.cost_per_km_by_cost_center(self.db, period["from_month"], period["to_month"],
+                                                      organisation_ids)
+            return page(schemas.CostCenterRow(many=True).dump(rows), None)
+        rows, next_cursor = reports.cost_per_km(self.db, period["from_month"], period["to_month"], limit, cursor,
+                                                organisation_ids)
+        return page(schemas.CostRow(many=True).dump(rows), next_cursor)
+
+    # per-company settings
+    @rpc
+    def get_settings(self, organisation_id, organisation_ids=None):
+        return schemas.FleetSettings().dump(reports.get_settings(self.db, organisation_id, organisation_ids))
+
+    @rpc
+    def put_settings(self, organisation_id, payload, organisation_ids=None):
+        data = load(schemas.FleetSettings(), payload)
+        return schemas.FleetSettings().dump(reports.put_settings(self.db, organisation_id, data, organisation_ids))
 
     # personal-data lifecycle
     @rpc
