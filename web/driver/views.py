@@ -14,7 +14,7 @@ from wtforms import DateField, DateTimeLocalField, HiddenField, IntegerField, Se
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from web import i18n
-from web.api import ApiError, _error_of
+from web.api import ApiError, error_of
 from web.auth import signed_in
 from web.driver import blueprint
 
@@ -146,7 +146,7 @@ def export_trips():
     kind = request.args.get("format", "pdf")
     response = g.api.raw("GET", "/me/trips/export", params={"year": _year(), "format": kind})
     if response.status_code >= 400:
-        raise _error_of(response)
+        raise error_of(response)
     return Response(response.content, mimetype=response.headers.get("Content-Type"),
                     headers={"Content-Disposition": response.headers.get("Content-Disposition", "attachment")})
 
