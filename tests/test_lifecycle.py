@@ -72,8 +72,9 @@ def _lease_a_car(admin, person, client, national_id):
         "email": person["email"]}).status_code == 200
     assert admin.post("/invoices/run", json={"period": period}).status_code == 200
     wait_for(lambda: client.get("/me").json().get("vehicle_id") == vehicle["id"], timeout=15)
-    assert client.post("/me/trips", json={"date": "2026-11-02", "odometer_start": 100, "odometer_end": 142,
-                                          "trip_type": "work", "start_point": "Koti", "end_point": "Työ",
+    assert client.post("/me/trips", json={"started_at": "2026-11-02T07:30:00+02:00",
+                                          "ended_at": "2026-11-02T08:00:00+02:00", "odometer_start": 100,
+                                          "odometer_end": 142, "trip_type": "work", "start_point": "Koti", "end_point": "Työ",
                                           "purpose": "Work"}).status_code == 201
     assert admin.post("/kyc/cases", json={"customer_id": person["id"], "national_id": national_id,
                                           "document_type": "passport", "document_number": "XP7654321",

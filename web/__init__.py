@@ -11,6 +11,7 @@ from flask import Flask
 from shared import config
 from web import api, errors, i18n, security
 from web.auth import blueprint as auth_blueprint
+from web.driver import blueprint as driver_blueprint
 from web.fleet import blueprint as fleet_blueprint
 from web.office import blueprint as office_blueprint
 
@@ -35,4 +36,5 @@ def create_app(overrides=None) -> Flask:
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(fleet_blueprint, url_prefix="/fleet")
     app.register_blueprint(office_blueprint, url_prefix="/office")
+    app.register_blueprint(driver_blueprint, url_prefix="/driver")
     return app

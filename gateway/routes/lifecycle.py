@@ -5,8 +5,9 @@ from nameko.exceptions import MethodNotFound
 from shared.db import utcnow
 from shared.errors import ServiceUnavailable
 
-from gateway.auth import STAFF
+from gateway.auth import DRIVER, STAFF
 from gateway.http import route
+from gateway.routes.driver import own_person
 
 TAG = "lifecycle"
 DATA_SERVICES = ("identity", "fleet", "driver", "billing", "kyc", "marketing")
@@ -17,6 +18,14 @@ class LifecycleRoutes:
            "(each section labelled controller or processor)", tag=TAG, roles=STAFF)
     def export_person(self, request, principal, person_id):
         self.rpc.identity.get_person(person_id, principal.visible_organisations())
+        return self._export(person_id)
+
+    @route("GET", "/me/export", summary="The driver's own data: the person export of the account's own person",
+           tag=TAG, roles=DRIVER)
+    def export_me(self, request, principal):
+        return self._export(own_person(principal))
+
+    def _export(self, person_id) -> dict:
         calls = {service: (service, "export_person") for service in DATA_SERVICES}
         calls["gateway"] = ("identity", "export_web_usage")
         results = self._fan_out(calls, person_id)

@@ -24,3 +24,18 @@ class WashNotIncluded(Conflict):
 class ConsentRequired(Conflict):
     code = "location_consent_required"
     default_message = "Location tracking consent is not granted"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    default_message = "This client_id was already used for a different driving log entry"
+
+
+class WashNotFound(NotFound):
+    code = "not_found"
+    default_message = "Wash booking not found"
+
+
+class WashInPast(Conflict):
+    code = "wash_in_past"
+    default_message = "A wash that has already taken place cannot be cancelled"

@@ -1,8 +1,6 @@
 """Driver use cases: plain functions over a Session. Each commits what it changes."""
-import csv
 import datetime as dt
 import functools
-import io
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,14 +10,13 @@ from shared.db import in_scope, is_staff, new_id, paginate, utcnow
 from shared.spreadsheet import safe_row
 
 from services.driver import retention
-from services.driver.exceptions import (ConsentRequired, NoVehicle, OdometerGap, ProfileNotFound,
-                                        WashNotIncluded)
+from services.driver.exceptions import (ConsentRequired, IdempotencyKeyReused, NoVehicle, OdometerGap,
+                                        ProfileNotFound, WashInPast, WashNotFound, WashNotIncluded)
 from services.driver.models import (DriverProfile, Fueling, LocationConsent, LocationPing, Trip, Vehicle,
                                     WashBooking)
 
 CELEBRATION_WASH = "celebration_wash"
 LOCATION_TRACKING = "location_tracking"
-TRIP_TYPE_FI = {"work": "työajo", "private": "yksityisajo"}
 FUELINGS = Fueling.__table__
 
 
@@ -94,6 +91,10 @@ def apply_contract_changed(session, data) -> list[Fueling]:
     return matched
 
 
+def _name(profile) -> str | None:
+    return " ".join(filter(None, (profile.first_name, profile.last_name))) or None if profile else None
+
+
 def get_profile(session, person_id) -> DriverProfile:
     profile = session.get(DriverProfile, person_id)
     if profile is None:
@@ -117,31 +118,74 @@ def me(session, person_id) -> dict:
     profile = get_profile(session, person_id)
     vehicle = driver_vehicle(session, person_id)
     data = {field: getattr(profile, field) for field in ("person_id", "first_name", "last_name", "email", "phone")}
-    for field in ("vehicle_id", "registration_number", "contract_starts_on", "contract_ends_on",
-                  "contract_length_months", "included_km", "start_km"):
+    for field in ("vehicle_id", "registration_number", "make", "model", "contract_id", "contract_type",
+                  "contract_status", "contract_starts_on", "contract_ends_on", "contract_length_months",
+                  "included_km", "start_km"):
         data[field] = getattr(vehicle, field) if vehicle else None
     data["add_on_services"] = list(vehicle.add_on_services or []) if vehicle else []
     return data
 
 
+def home(session, person_id) -> dict:
+    """me() plus the latest partner fuelings and the next wash booking."""
+    latest = session.scalars(select(Fueling).where(Fueling.person_id == person_id)
+                             .order_by(Fueling.fueled_at.desc(), Fueling.id.desc()).limit(3)).all()
+    next_wash = session.scalars(_washes_stmt(person_id).where(WashBooking.cancelled_at.is_(None),
+                                                              WashBooking.wash_at > utcnow())
+                                .order_by(WashBooking.wash_at).limit(1)).first()
+    return {**me(session, person_id), "latest_fuelings": latest, "next_wash": next_wash}
+
+
 # --- driving log -------------------------------------------------------------------
 
-def log_trip(session, person_id, account_id, data) -> Trip:
+TRIP_FIELDS = ("date", "started_at", "ended_at", "odometer_start", "odometer_end", "trip_type", "start_point",
+               "end_point", "purpose", "gap_explanation")
+
+
+def log_trip(session, person_id, account_id, data) -> tuple[Trip, bool]:
+    """(trip, created). An entry whose client_id this driver already used is not stored
+    again: the first one is returned (created False), or 409 if its content differs."""
+    if data.get("client_id"):
+        existing = _trip_by_client_id(session, person_id, data)
+        if existing is not None:
+            return existing, False
     vehicle = _require_vehicle(session, person_id)
-    previous_end = session.scalar(select(func.max(Trip.odometer_end)).where(Trip.vehicle_id == vehicle.vehicle_id))
-    if previous_end is not None:
-        if data["odometer_start"] < previous_end:
-            raise OdometerGap("odometer_start is before the previous entry's end",
-                              {"previous_odometer_end": previous_end})
-        if data["odometer_start"] > previous_end and not data.get("gap_explanation"):
-            raise OdometerGap("odometer_start does not continue from the previous entry; explain the gap",
-                              {"previous_odometer_end": previous_end})
+    _check_continuous(session, vehicle.vehicle_id, data)
     trip = Trip(vehicle_id=vehicle.vehicle_id, person_id=person_id, added_by=account_id,
                 organisation_id=vehicle.user_organisation_id,
+                added_by_name=_name(session.get(DriverProfile, person_id)),
                 km=data["odometer_end"] - data["odometer_start"], **data)
     session.add(trip)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same client_id sent twice at once: the other request stored it
+        session.rollback()
+        existing = _trip_by_client_id(session, person_id, data) if data.get("client_id") else None
+        if existing is None:
+            raise
+        return existing, False
+    return trip, True
+
+
+def _trip_by_client_id(session, person_id, data) -> Trip | None:
+    trip = session.scalars(select(Trip).where(Trip.person_id == person_id,
+                                              Trip.client_id == data["client_id"])).first()
+    if trip is not None and any(getattr(trip, field) != data[field] for field in TRIP_FIELDS):
+        raise IdempotencyKeyReused(details={"client_id": data["client_id"], "trip_id": trip.id})
     return trip
+
+
+def _check_continuous(session, vehicle_id, data) -> None:
+    previous_end = session.scalar(select(func.max(Trip.odometer_end)).where(Trip.vehicle_id == vehicle_id))
+    if previous_end is None or data["odometer_start"] == previous_end:
+        return
+    details = {"previous_odometer_end": previous_end, "odometer_start": data["odometer_start"]}
+    if data["odometer_start"] < previous_end:
+        raise OdometerGap(f"Odometer at start ({data['odometer_start']} km) is before the end of the latest "
+                          f"entry ({previous_end} km): the log already has a newer entry", details)
+    if not data.get("gap_explanation"):
+        raise OdometerGap(f"Odometer at start ({data['odometer_start']} km) does not continue from the latest "
+                          f"entry ({previous_end} km); explain the gap", details)
 
 
 def _trips_stmt(person_id=None, vehicle_id=None, year=None):
@@ -178,37 +222,40 @@ def as_seen_by(scope, trip: dict) -> dict:
     return {**trip, **{field: None for field in PRIVATE_TRIP_DETAILS}}
 
 
-def trip_summary(session, person_id, year) -> dict:
-    trips = session.scalars(_trips_stmt(person_id=person_id, year=year)).all()
+def _totals(trips) -> dict:
+    """Totals of trips in log order (date, odometer)."""
     work = sum(t.km for t in trips if t.trip_type == "work")
     private = sum(t.km for t in trips if t.trip_type == "private")
-    return {"year": year, "trips": len(trips), "work_km": work, "private_km": private, "total_km": work + private}
+    return {"trips": len(trips), "work_km": work, "private_km": private, "total_km": work + private,
+            "first_odometer": trips[0].odometer_start if trips else None,
+            "last_odometer": trips[-1].odometer_end if trips else None}
 
 
-def trips_csv(session, person_id, year) -> str:
-    """The driving log in the form the Finnish tax administration asks for (ajopäiväkirja)."""
+def _year_trips(session, person_id, year) -> list[Trip]:
+    return session.scalars(_trips_stmt(person_id=person_id, year=year)
+                           .order_by(Trip.date, Trip.odometer_start, Trip.id)).all()
+
+
+def trip_summary(session, person_id, year) -> dict:
+    return {"year": year, **_totals(_year_trips(session, person_id, year))}
+
+
+def driving_log(session, person_id, year) -> dict:
+    """A year of the driver's log, one section per vehicle, for the CSV and PDF exports."""
     profile = get_profile(session, person_id)
-    trips = session.scalars(_trips_stmt(person_id=person_id, year=year)
-                            .order_by(Trip.date, Trip.odometer_start)).all()
-    plates = dict(session.execute(select(Vehicle.vehicle_id, Vehicle.registration_number)
-                                  .where(Vehicle.vehicle_id.in_({t.vehicle_id for t in trips}))).all())
-    driver = " ".join(filter(None, (profile.first_name, profile.last_name)))
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Päivämäärä", "Rekisteritunnus", "Kuljettaja", "Matkamittari alussa", "Matkamittari lopussa",
-                     "Kilometrit", "Ajon laji", "Lähtöpaikka", "Määränpää", "Ajon tarkoitus", "Selvitys välistä"])
-    for trip in trips:
-        writer.writerow(safe_row((trip.date.isoformat(), plates.get(trip.vehicle_id), driver,
-                                  trip.odometer_start, trip.odometer_end, trip.km,
-                                  TRIP_TYPE_FI[trip.trip_type], trip.start_point, trip.end_point,
-                                  trip.purpose, trip.gap_explanation)))
-    summary = trip_summary(session, person_id, year)
-    writer.writerow([])
-    writer.writerow(["Vuosi", year])
-    writer.writerow(["Työajo km", summary["work_km"]])
-    writer.writerow(["Yksityisajo km", summary["private_km"]])
-    writer.writerow(["Yhteensä km", summary["total_km"]])
-    return out.getvalue()
+    trips = _year_trips(session, person_id, year)
+    vehicles = {v.vehicle_id: v for v in session.scalars(
+        select(Vehicle).where(Vehicle.vehicle_id.in_({t.vehicle_id for t in trips})))}
+    sections = []
+    for vehicle_id in dict.fromkeys(t.vehicle_id for t in trips):
+        vehicle = vehicles.get(vehicle_id)
+        vehicle_trips = [t for t in trips if t.vehicle_id == vehicle_id]
+        sections.append({"vehicle_id": vehicle_id,
+                         "registration_number": vehicle.registration_number if vehicle else None,
+                         "make_model": " ".join(filter(None, (vehicle.make, vehicle.model))) if vehicle else "",
+                         "trips": vehicle_trips, "totals": _totals(vehicle_trips)})
+    return {"year": year, "driver": _name(profile),
+            "vehicles": sections, "totals": _totals(trips), "generated_at": utcnow()}
 
 
 # --- tire storage and washes -------------------------------------------------------
@@ -238,9 +285,25 @@ def book_wash(session, person_id, data) -> WashBooking:
     return booking
 
 
+def _washes_stmt(person_id):
+    return select(WashBooking).where(WashBooking.person_id == person_id)
+
+
 def list_washes(session, person_id, limit, cursor):
-    stmt = select(WashBooking).where(WashBooking.person_id == person_id)
-    return paginate(session, stmt, (WashBooking.created_at, WashBooking.id), limit, cursor)
+    return paginate(session, _washes_stmt(person_id), (WashBooking.created_at, WashBooking.id), limit, cursor)
+
+
+def cancel_wash(session, person_id, booking_id) -> WashBooking:
+    """Idempotent; a booking of someone else is 404, a past one 409."""
+    booking = session.scalars(_washes_stmt(person_id).where(WashBooking.id == booking_id)).first()
+    if booking is None:
+        raise WashNotFound()
+    if booking.cancelled_at is None:
+        if booking.wash_at <= utcnow():
+            raise WashInPast()
+        booking.cancelled_at = utcnow()
+        session.commit()
+    return booking
 
 
 # --- location ----------------------------------------------------------------------
@@ -384,7 +447,7 @@ def vehicle_summary(session, vehicle_id, scope) -> dict:
 def export_person(session, person_id) -> dict:
     profile = session.get(DriverProfile, person_id)
     trips = session.scalars(_trips_stmt(person_id=person_id).order_by(Trip.date, Trip.odometer_start)).all()
-    washes = session.scalars(select(WashBooking).where(WashBooking.person_id == person_id)).all()
+    washes = session.scalars(_washes_stmt(person_id)).all()
     pings = session.scalars(select(LocationPing).where(LocationPing.person_id == person_id)
                             .order_by(LocationPing.at)).all()
     fuelings = session.scalars(select(Fueling).where(Fueling.person_id == person_id)
@@ -415,6 +478,8 @@ def erase_person(session, person_id) -> dict:
     for fueling in fuelings:
         fueling.phone = None
     trips = session.scalars(_trips_stmt(person_id=person_id)).all()
+    for trip in trips:
+        trip.added_by_name = None
     # held for the organisation that used the vehicle when the row was made
     held = {(t.vehicle_id, t.organisation_id) for t in trips} | {
         (f.vehicle_id, f.organisation_id) for f in fuelings if f.vehicle_id}
@@ -440,5 +505,6 @@ def erase_person(session, person_id) -> dict:
                                                                contract_ends.get(vehicle_id)),
                              "held_for": organisation_id})
     return {"anonymised": ["driver profile (name, phone, email)", "location pings and consent state",
-                           "wash bookings (phone, link to the person)", "fuelings (phone)"],
+                           "wash bookings (phone, link to the person)", "fuelings (phone)",
+                           "driving log (the name of who added each entry)"],
             "retained": retained}

@@ -1,11 +1,32 @@
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, Float, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, Integer, Numeric, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
+
+
+class LocalDateTime(TypeDecorator):
+    """An aware datetime kept with the offset it was given (ISO-8601 text): the driving log
+    shows the local time the driver entered, whatever the backend's time zone handling."""
+    impl = String(32)
+    cache_ok = True
+
+    @property
+    def python_type(self):
+        return dt.datetime
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; give its UTC offset")
+        return value.isoformat()
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else dt.datetime.fromisoformat(value)
 
 
 class Base(DeclarativeBase):
@@ -52,12 +73,15 @@ class Vehicle(Base):
 class Trip(Base):
     """One driving log entry (Finnish tax administration's ajopäiväkirja)."""
     __tablename__ = "trips"
+    __table_args__ = (UniqueConstraint("person_id", "client_id"),)
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     vehicle_id: Mapped[str] = mapped_column(IdColumn(), index=True)
     person_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
     organisation_id: Mapped[str | None] = mapped_column(IdColumn())  # the vehicle's user organisation then
     date: Mapped[dt.date] = mapped_column(Date())
+    started_at: Mapped[dt.datetime | None] = mapped_column(LocalDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(LocalDateTime())
     odometer_start: Mapped[int] = mapped_column(Integer())
     odometer_end: Mapped[int] = mapped_column(Integer())
     km: Mapped[int] = mapped_column(Integer())
@@ -67,7 +91,10 @@ class Trip(Base):
     purpose: Mapped[str | None] = mapped_column(String(500))
     gap_explanation: Mapped[str | None] = mapped_column(String(500))
     added_by: Mapped[str | None] = mapped_column(IdColumn())
+    added_by_name: Mapped[str | None] = mapped_column(String(201))
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the client's idempotency key: an entry sent again (offline queue) is stored once
+    client_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class WashBooking(Base):
@@ -82,6 +109,7 @@ class WashBooking(Base):
     wash: Mapped[str] = mapped_column(String(100))
     place: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class LocationConsent(Base):

@@ -4,7 +4,7 @@ import json
 import re
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
 from shared.db import utcnow
 from shared import validators
@@ -68,14 +68,23 @@ class Me(StrictSchema):
     add_on_services = fields.List(fields.String())
     included_km = fields.Integer(allow_none=True)
     start_km = fields.Integer(allow_none=True)
-
+    make = fields.String(allow_none=True)
+    model = fields.String(allow_none=True)
+    contract_id = fields.String(allow_none=True)
+    contract_type = fields.String(allow_none=True)
+    contract_status = fields.String(allow_none=True)
 
 
 TRIP_TYPES = ("work", "private")
 
 
 class TripCreate(StrictSchema):
-    date = fields.Date(required=True)
+    client_id = Id(load_default=None, allow_none=True,
+                   metadata={"description": "Idempotency key made by the client (a UUID): an entry sent again "
+                                            "with the same key is stored once and the first one is returned"})
+    started_at = fields.AwareDateTime(required=True, metadata={"description": "Local start time with its offset"})
+    ended_at = fields.AwareDateTime(required=True, metadata={"description": "Local end time with its offset"})
+    date = fields.Date(load_default=None, metadata={"description": "Defaults to the local date of started_at"})
     odometer_start = fields.Integer(required=True, validate=validate.Range(min=0, max=9_999_999))
     odometer_end = fields.Integer(required=True, validate=validate.Range(min=0, max=9_999_999))
     trip_type = fields.String(required=True, validate=validate.OneOf(TRIP_TYPES))
@@ -86,10 +95,18 @@ class TripCreate(StrictSchema):
 
     @validates_schema
     def check(self, data, **kwargs):
+        if data["ended_at"] < data["started_at"]:
+            raise ValidationError("Must not be before started_at.", "ended_at")
+        if data["date"] is not None and data["date"] != data["started_at"].date():
+            raise ValidationError("Must be the local date of started_at.", "date")
         if data["odometer_end"] < data["odometer_start"]:
             raise ValidationError("Must be at least odometer_start.", "odometer_end")
         if data["trip_type"] == "work" and not (data.get("purpose") or "").strip():
             raise ValidationError("Required for a work trip.", "purpose")
+
+    @post_load
+    def default_date(self, data, **kwargs):
+        return {**data, "date": data["date"] or data["started_at"].date()}
 
 
 class Trip(StrictSchema):
@@ -98,6 +115,8 @@ class Trip(StrictSchema):
     person_id = fields.String(allow_none=True)
     organisation_id = fields.String(allow_none=True)
     date = fields.Date()
+    started_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
     odometer_start = fields.Integer()
     odometer_end = fields.Integer()
     km = fields.Integer()
@@ -106,7 +125,9 @@ class Trip(StrictSchema):
     end_point = fields.String(allow_none=True)
     purpose = fields.String(allow_none=True)
     gap_explanation = fields.String(allow_none=True)
+    client_id = fields.String(allow_none=True)
     added_by = fields.String(allow_none=True)
+    added_by_name = fields.String(allow_none=True)
     added_at = fields.DateTime()
 
 
@@ -127,12 +148,20 @@ class YearQuery(QuerySchema):
     year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2100))
 
 
+class TripExportQuery(YearQuery):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "pdf")))
+
+
 class TripSummary(StrictSchema):
     year = fields.Integer()
     trips = fields.Integer()
     work_km = fields.Integer()
     private_km = fields.Integer()
     total_km = fields.Integer()
+    first_odometer = fields.Integer(allow_none=True, metadata={"description": "Odometer at the start of the "
+                                                                              "year's first entry"})
+    last_odometer = fields.Integer(allow_none=True, metadata={"description": "Odometer at the end of the "
+                                                                             "year's last entry"})
 
 
 class TireStorageUpdate(StrictSchema):
@@ -167,6 +196,7 @@ class Wash(StrictSchema):
     wash = fields.String()
     place = fields.String()
     created_at = fields.DateTime()
+    cancelled_at = fields.DateTime(allow_none=True)
 
 
 class LocationCreate(StrictSchema):
@@ -322,6 +352,21 @@ class Fueling(StrictSchema):
     amount_eur = Money(allow_none=True)
     fueled_at = fields.DateTime()
     matched = fields.Function(lambda row: row.matched_at is not None)
+
+
+class Home(Me):
+    """The driver's home screen as the driver service knows it."""
+    latest_fuelings = fields.List(fields.Nested(Fueling))
+    next_wash = fields.Nested(Wash, allow_none=True)
+
+
+class HomeView(Home):
+    """GET /me as the gateway aggregates it: fleet adds the car's power source and CO2 and
+    the contract's months left; `degraded` names a service that did not answer."""
+    power_source = fields.String(allow_none=True)
+    co2_g_per_km = fields.Integer(allow_none=True)
+    remaining_months = fields.Integer(allow_none=True)
+    degraded = fields.List(fields.String())
 
 
 class FuelingExport(Fueling):

@@ -1,3 +1,5 @@
+import base64
+
 from nameko.events import EventDispatcher, event_handler
 
 from shared.db import dry_run, page
@@ -8,7 +10,7 @@ from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase
 
-from services.driver import handlers, models, retention, schemas
+from services.driver import handlers, logbook, models, retention, schemas
 from services.driver.dependencies import Database, PartnerFuelingConsumer
 
 configure("driver")
@@ -49,14 +51,16 @@ class DriverService(RetentionEntrypoints, ServiceBase):
 
     @rpc
     def get_profile(self, person_id):
-        return schemas.Me().dump(handlers.me(self.db, person_id))
+        return schemas.Home().dump(handlers.home(self.db, person_id))
 
     # driving log
     @rpc
     def log_trip(self, person_id, account_id, payload):
-        trip = handlers.log_trip(self.db, person_id, account_id, load(schemas.TripCreate(), payload))
-        self.dispatch(TRIP_LOGGED, schemas.TripLoggedEvent().dump(trip))
-        return schemas.Trip().dump(trip)
+        """{"trip", "created"}: created is false when the entry's client_id was already stored."""
+        trip, created = handlers.log_trip(self.db, person_id, account_id, load(schemas.TripCreate(), payload))
+        if created:
+            self.dispatch(TRIP_LOGGED, schemas.TripLoggedEvent().dump(trip))
+        return {"trip": schemas.Trip().dump(trip), "created": created}
 
     @rpc
     def list_trips(self, person_id, filters, limit, cursor=None):
@@ -75,8 +79,16 @@ class DriverService(RetentionEntrypoints, ServiceBase):
                                                                 load(schemas.YearQuery(), query)["year"]))
 
     @rpc
-    def trips_csv(self, person_id, query):
-        return handlers.trips_csv(self.db, person_id, load(schemas.YearQuery(), query)["year"])
+    def export_trips(self, person_id, query):
+        """The year's log as {"format", "filename", "content"}: CSV text, or a PDF in base64."""
+        query = load(schemas.TripExportQuery(), query)
+        log = handlers.driving_log(self.db, person_id, query["year"])
+        filename = f"ajopaivakirja-{query['year']}.{query['format']}"
+        if query["format"] == "pdf":
+            content = base64.b64encode(logbook.to_pdf(log)).decode("ascii")
+        else:
+            content = logbook.to_csv(log)
+        return {"format": query["format"], "filename": filename, "content": content}
 
     # tire storage, washes
     @rpc
@@ -92,6 +104,10 @@ class DriverService(RetentionEntrypoints, ServiceBase):
     @rpc
     def book_wash(self, person_id, payload):
         return schemas.Wash().dump(handlers.book_wash(self.db, person_id, load(schemas.WashCreate(), payload)))
+
+    @rpc
+    def cancel_wash(self, person_id, booking_id):
+        return schemas.Wash().dump(handlers.cancel_wash(self.db, person_id, booking_id))
 
     @rpc
     def list_washes(self, person_id, limit, cursor=None):

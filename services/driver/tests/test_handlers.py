@@ -153,7 +153,8 @@ def test_vehicle_summary_export_and_idempotent_erasure(session):
                                  "driver_person_id": person_id, "user_organisation_id": org})
     service.on_consent_changed({**consent(person_id, "granted", 9), "at": "2026-11-24T09:00:00+00:00",
                                 "source": "app"})
-    service.log_trip(person_id, None, {"date": "2026-05-01", "odometer_start": 10, "odometer_end": 25,
+    service.log_trip(person_id, None, {"started_at": "2026-05-01T10:00:00+03:00",
+                                       "ended_at": "2026-05-01T10:30:00+03:00", "odometer_start": 10, "odometer_end": 25,
                                        "trip_type": "private", "start_point": "A", "end_point": "B"})
     service.add_location(person_id, {"lat": 1, "lon": 2, "at": "2026-11-24T10:00:00+00:00"})
     stored_fueling(session, phone="+358401111111", registration_number="ERA-123")
