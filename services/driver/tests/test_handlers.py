@@ -219,7 +219,9 @@ def test_trips_and_fuelings_stay_with_the_organisation_that_used_the_vehicle_the
                                      "driver_person_id": driver, "user_organisation_id": organisation})
 
     def trip(driver, start, trip_type):
-        service.log_trip(driver, None, {"date": "2026-05-01", "odometer_start": start, "odometer_end": start + 10,
+        service.log_trip(driver, None, {"started_at": "2026-05-01T10:00:00+03:00",
+                                        "ended_at": "2026-05-01T11:00:00+03:00",
+                                        "odometer_start": start, "odometer_end": start + 10,
                                         "trip_type": trip_type, "start_point": "Home", "end_point": "Cottage",
                                         **({"purpose": "Customer visit"} if trip_type == "work" else {})})
 
