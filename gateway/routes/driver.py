@@ -3,6 +3,7 @@ import base64
 from werkzeug.wrappers import Response
 
 from services.driver import schemas
+from shared.db import STAFF_SCOPE
 from shared.errors import NotFound
 
 from gateway.auth import DRIVER, STAFF, STAFF_OR_MANAGER
@@ -39,12 +40,14 @@ class DriverRoutes:
                 "remaining_months": contract.get("remaining_months"), "degraded": degraded}
 
     def _fleet_facts(self, vehicle_id, contract_id):
-        """The driver's own car and contract from fleet (ids from the driver's read model)."""
+        """The driver's own car and contract from fleet. The ids come from the driver's own read
+        model (the car whose driver_person_id is this person), not from the request, so fleet
+        is asked with the staff scope for exactly these two rows."""
         pending = {}
         if vehicle_id:
-            pending["vehicle"] = self.rpc.fleet.get_vehicle.call_async(vehicle_id)
+            pending["vehicle"] = self.rpc.fleet.get_vehicle.call_async(vehicle_id, STAFF_SCOPE)
         if contract_id:
-            pending["contract"] = self.rpc.fleet.get_contract.call_async(contract_id)
+            pending["contract"] = self.rpc.fleet.get_contract.call_async(contract_id, STAFF_SCOPE)
         results, degraded = {}, []
         for name, call in pending.items():
             try:
