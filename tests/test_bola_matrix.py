@@ -187,7 +187,9 @@ def relet(world, admin, partner):
                                                                "source": "customer"}), 201)
         ok(admin.post(f"/vehicles/{car['id']}/service-events", json={"occurred_on": f"2026-{month}-02",
                                                                      "kind": kind}), 201)
-        ok(driver.post("/me/trips", json={"date": f"2026-{month}-03", "odometer_start": km, "odometer_end": km + 40,
+        ok(driver.post("/me/trips", json={"started_at": f"2026-{month}-03T08:00:00+02:00",
+                                          "ended_at": f"2026-{month}-03T09:00:00+02:00",
+                                          "odometer_start": km, "odometer_end": km + 40,
                                           "trip_type": "private", "start_point": f"Secret cottage {company}",
                                           "end_point": f"Secret lake {company}"}), 201)
         publisher.publish(fueling(partner=name, phone=persons[company]["phone"],
