@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request
-from flask_babel import Babel, format_currency, format_decimal, get_locale, lazy_gettext
+from flask_babel import Babel, format_currency, format_decimal, get_locale, gettext, lazy_gettext
 
 LANGUAGES = ("fi", "en")
 LANG_COOKIE = "lang"
@@ -94,9 +94,10 @@ LABELS = {
 
 
 def label(value) -> str:
-    if value is None:
+    """An API value (`awaiting_delivery`) as words in the page's language."""
+    if value in (None, ""):
         return "–"
-    return str(LABELS.get(value, value))
+    return str(LABELS[value]) if value in LABELS else gettext(str(value).replace("_", " "))
 
 
 def yes_no(value) -> str:

@@ -54,7 +54,7 @@ def test_search_page_is_finnish_by_default(staff, subject):
     staff.goto("/office/?lang=fi")
     expect(staff.get_by_label("Henkilötunnus")).to_be_visible()
     staff.get_by_label("Nimi, sähköposti, puhelin tai Y-tunnus").fill(word)
-    staff.get_by_role("button", name="Haku", exact=True).click()
+    staff.get_by_role("button", name="Hae", exact=True).click()
     expect(staff.get_by_role("link", name=re.compile(word))).to_be_visible()
     assert_accessible(staff)
 

@@ -1,7 +1,8 @@
 """The back office (SPEC §6 /office/): the screens Secto's staff run customers, KYC,
 billing and data-protection requests with. Staff only; everyone else gets the 404 page."""
+import re
+
 from flask import Blueprint, flash, g, redirect, request
-from flask_babel import gettext
 
 from web.api import ApiError
 from web.auth import signed_in
@@ -9,6 +10,9 @@ from web.auth import signed_in
 blueprint = Blueprint("office", __name__)
 staff_only = signed_in("staff")
 LIST_FIELDS = ("services", "add_on_services", "contract_types")
+# whole numbers in the API's bodies (a text that is not one goes as it is: the API's message
+# then stands next to the field)
+INTEGER_FIELDS = ("payment_terms_days", "co2_g_per_km", "length_months", "included_km", "start_km", "km")
 
 
 @blueprint.before_request
@@ -16,12 +20,6 @@ LIST_FIELDS = ("services", "add_on_services", "contract_types")
 def _staff_only():
     """Every /office/ path: the login page without a session, 404 for any other role."""
     return None
-
-
-@blueprint.app_template_filter("label")
-def label(value) -> str:
-    """An API value (`awaiting_delivery`) as words in the page's language."""
-    return gettext(str(value).replace("_", " ")) if value not in (None, "") else "–"
 
 
 def body_of(form) -> dict:
@@ -36,6 +34,8 @@ def body_of(form) -> dict:
             value = [item.strip() for item in (value or "").split(",") if item.strip()]
         if value in ("", None):
             continue
+        if name in INTEGER_FIELDS and re.fullmatch(r"-?\d+", value):
+            value = int(value)
         body[name] = value
     return body
 

@@ -2,7 +2,8 @@
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from web.office import attempt, blueprint, body_of, fill, label, optional, submit
+from web.i18n import label
+from web.office import attempt, blueprint, body_of, fill, optional, submit
 from web.office.forms import (REQUIRED_BY_METHOD, AttendeeForm, BillingProfileForm, ContractEditForm, ContractForm,
                               DealershipForm, DeliveredForm, DeliveryForm, EventForm, InvoiceRunForm, KycDocumentForm,
                               KycFileForm, KycPartyForm, OdometerForm, ServiceEventForm, VehicleForm)
