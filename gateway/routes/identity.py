@@ -53,7 +53,8 @@ class IdentityRoutes:
         return created(self.rpc.identity.create_person(json_body(request)))
 
     @route("GET", "/persons", summary="List persons in scope (national_id lookup: staff only)", tag=TAG,
-           roles=STAFF_OR_MANAGER, query=schemas.PersonFilter, response=schemas.Person, paginated=True)
+           roles=STAFF_OR_MANAGER, query=schemas.PersonFilter, response=schemas.Person, paginated=True,
+           rules="Only staff may filter by national_id.")
     def list_persons(self, request, principal):
         filters, limit, cursor = page_args(request)
         result = self.rpc.identity.list_persons(filters, limit, cursor, principal.visible_organisations())
@@ -153,7 +154,8 @@ class IdentityRoutes:
 
     @route("PATCH", "/users/<string:account_id>", summary="Deactivate / reactivate (fleet managers: their "
            "organisations' accounts, `active` only) or change scope (staff)", tag=TAG, roles=STAFF_OR_MANAGER,
-           body=schemas.AccountUpdate, response=schemas.Account)
+           body=schemas.AccountUpdate, response=schemas.Account,
+           rules="A fleet manager may change only `active`.")
     def update_user(self, request, principal, account_id):
         body = json_body(request)
         if not principal.is_staff:
