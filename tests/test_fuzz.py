@@ -138,12 +138,12 @@ def summary(result) -> str:
     return result.stdout[result.stdout.rfind("SUMMARY"):]
 
 
-def assert_passed(name, seed, result, authenticated=True):
+def assert_passed(name, seed, result, every_operation_authenticated=True):
     print(f"--- schemathesis {name} (seed {seed}; replay with SECTO_FUZZ_SEED={SEED})\n{summary(result)}")
     assert result.returncode == 0, (f"{name}, seed {seed} (SECTO_FUZZ_SEED={SEED}):\n"
                                     + result.stdout[-8000:] + result.stderr[-2000:])
     assert "passed" in summary(result) and "failure" not in summary(result), summary(result)
-    assert not authenticated or "Authentication failed" not in summary(result), summary(result)
+    assert not every_operation_authenticated or "Authentication failed" not in summary(result), summary(result)
 
 
 def documented_operations(stack) -> list[dict]:
@@ -171,13 +171,17 @@ def test_fuzzing_finds_no_mismatch_between_the_document_and_the_api(fuzz_stack, 
         run_seed = SEED + number
         assert_passed(f"as {role}, fuzzing", run_seed,
                       schemathesis(fuzz_stack, config, run_seed, token=token(fuzz_stack, usernames[role])))
+        # the coverage phase also sends requests without a token, and an operation whose few
+        # cases all lack it warns "Authentication failed"; the logins at the end check the accounts
         assert_passed(f"as {role}, coverage", run_seed,
                       schemathesis(fuzz_stack, config, run_seed, token=token(fuzz_stack, usernames[role]),
-                                   phases="coverage", include=fuzzed if FULL else rng.sample(fuzzed, COVERAGE_SAMPLE)))
+                                   phases="coverage", include=fuzzed if FULL else rng.sample(fuzzed, COVERAGE_SAMPLE)),
+                      every_operation_authenticated=False)
     assert_passed("without a token", SEED + 10, schemathesis(fuzz_stack, config, SEED + 10, examples=2),
-                  authenticated=False)
+                  every_operation_authenticated=False)
     assert_passed("/auth/token", SEED + 11, schemathesis(fuzz_stack, config, SEED + 11, phases="coverage,fuzzing",
-                                                         include=("issue_token",), exclude=()), authenticated=False)
+                                                         include=("issue_token",), exclude=()),
+                  every_operation_authenticated=False)
     for role, username in usernames.items():  # and every fuzzing account can still log in and work
         client = fuzz_stack.client().login(username, PASSWORD)
         assert client.get("/organisations" if role != "driver" else "/me/trips").status_code == 200, role
