@@ -151,22 +151,24 @@ class Ovt(_Normalised):
 
 
 class Money(fields.Decimal):
-    """Exact decimal in, decimal string out ("523.40")."""
+    """Exact decimal in, decimal string out ("523.40"); at most what a NUMERIC(12, 2) column holds."""
+    MAX_UNITS_DIGITS = 10
 
     def __init__(self, **kwargs):
         kwargs.setdefault("places", 2)
         kwargs.setdefault("as_string", True)
-        kwargs.setdefault("validate", validate.Range(min=Decimal("0")))
+        kwargs.setdefault("validate", validate.Range(min=Decimal("0"), max=Decimal("9999999999.99")))
         super().__init__(**kwargs)
         # what the OpenAPI document publishes and a string must match
-        self.pattern = rf"^[0-9]+(\.[0-9]{{1,{self.places_count}}})?$"
+        self.pattern = rf"^[0-9]{{1,{self.MAX_UNITS_DIGITS}}}(\.[0-9]{{1,{self.places_count}}})?$"
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, float):
             # floats are not exact; accept them via their shortest repr
             value = repr(value)
         elif isinstance(value, str) and not re.fullmatch(self.pattern, value):
-            raise MarshmallowError(f"Not a valid amount: digits with at most {self.places_count} decimal places.")
+            raise MarshmallowError(f"Not a valid amount: up to {self.MAX_UNITS_DIGITS} digits, at most "
+                                   f"{self.places_count} decimal places.")
         number = super()._deserialize(value, attr, data, **kwargs)
         if number != Decimal(str(value).strip()):
             raise MarshmallowError(f"At most {self.places_count} decimal places.")

@@ -53,5 +53,6 @@ schemathesis.openapi.format("fi-ytunnus", business_ids)
 schemathesis.openapi.format("phone", phones)
 schemathesis.openapi.format("iban", ibans())
 schemathesis.openapi.format("fi-ovt", ovts())
+schemathesis.openapi.format("fi-e-invoice-address", ovts() | ibans())
 # a cursor is whatever `next_cursor` said; a client cannot make one up, so none is sent
 schemathesis.openapi.format("cursor", st.just(""))

@@ -11,7 +11,8 @@ TAG = "billing"
 class BillingRoutes:
     @route("PUT", "/billing-profiles/<string:customer_id>", summary="Set how a customer is invoiced: paper, "
            "e-invoice (OVT or IBAN address + operator) or email", tag=TAG, roles=STAFF, body=schemas.ProfilePut,
-           response=schemas.Profile)
+           response=schemas.Profile, rules="method e_invoice names e_invoice_address and operator; email an email; "
+           "paper a paper_address.")
     def put_billing_profile(self, request, principal, customer_id):
         body = json_body(request)
         require_customer(self.rpc, customer_id, principal.visible_organisations())

@@ -15,6 +15,7 @@ from gateway.dependencies import gather
 from gateway.http import created, json_body, page_args, route
 
 TAG = "fleet"
+CONTRACT_DATES = "ends_on is not before starts_on (as stored, when only one of them is sent)."
 REPORTS = "reports"
 CSV_PAGE = 200
 CSV_MAX_ROWS = 50_000  # one CSV file is built in memory: larger reports are read as JSON pages
@@ -97,7 +98,7 @@ class FleetRoutes:
 
     # contracts
     @route("POST", "/contracts", summary="Create a leasing contract for a vehicle", tag=TAG, roles=STAFF,
-           body=schemas.ContractCreate, response=schemas.Contract, status=201)
+           body=schemas.ContractCreate, response=schemas.Contract, status=201, rules=CONTRACT_DATES)
     def create_contract(self, request, principal):
         return created(self.rpc.fleet.create_contract(json_body(request)))
 
@@ -114,7 +115,7 @@ class FleetRoutes:
 
     @route("PATCH", "/contracts/<string:contract_id>", summary="Update a contract; `status` follows ordered → "
            "awaiting_delivery → active → ended | terminated (illegal transition 409)", tag=TAG, roles=STAFF,
-           body=schemas.ContractUpdate, response=schemas.Contract)
+           body=schemas.ContractUpdate, response=schemas.Contract, rules=CONTRACT_DATES)
     def update_contract(self, request, principal, contract_id):
         return self.rpc.fleet.update_contract(contract_id, json_body(request))
 

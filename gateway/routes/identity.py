@@ -167,7 +167,8 @@ class IdentityRoutes:
 
     @route("PATCH", "/users/<string:account_id>", summary="Deactivate / reactivate (fleet managers: their "
            "organisations' accounts, `active` only) or change scope (staff)", tag=TAG, roles=STAFF_OR_MANAGER,
-           body=schemas.AccountUpdate, response=schemas.Account)
+           body=schemas.AccountUpdate, response=schemas.Account,
+           rules="A fleet manager may change only `active`.")
     def update_user(self, request, principal, account_id):
         body = json_body(request)
         if not principal.is_staff:

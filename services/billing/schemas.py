@@ -14,6 +14,8 @@ OPERATOR = validate.Regexp(r"^(0037\d{8}[0-9A-Z]{0,5}|[A-Z]{6}[A-Z0-9]{2}([A-Z0-
 
 class EInvoiceAddress(fields.String):
     """OVT (0037 + Y-tunnus digits + optional suffix) or IBAN, each checksum-validated."""
+    openapi = {"pattern": f"{validators.OVT_PATTERN}|{validators.IBAN_PATTERN}", "format": "fi-e-invoice-address",
+               "example": "003707375462"}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
