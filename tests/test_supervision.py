@@ -75,8 +75,11 @@ def test_a_killed_driver_is_restarted_alone_and_no_fueling_is_lost_or_doubled(su
         assert answer["details"]["service"] == "driver", (answer, seen)
 
         def back():
-            pids = {p.pid: p.args[-1] for p in stack.stack.processes}
-            return driver.get("/me/fuelings").status_code == 200 and pids
+            """The pids once the driver answers again, read after the answer: a request sent
+            while it was down waits in its queue and is answered by the restarted process."""
+            if driver.get("/me/fuelings").status_code != 200:
+                return None
+            return {p.pid: p.args[-1] for p in stack.stack.processes}
         after = wait_for(back, timeout=90, interval=0.5)
     finally:
         publisher.join(300)

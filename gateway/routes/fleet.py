@@ -21,6 +21,9 @@ CSV_PAGE = 200
 CSV_MAX_ROWS = 50_000  # one CSV file is built in memory: larger reports are read as JSON pages
 
 
+PERIOD_RULE = "`from` must not be after `to`."
+
+
 class FleetRoutes:
     # vehicles
     @route("POST", "/vehicles", summary="Register a vehicle (duplicate plate 409)", tag=TAG, roles=STAFF,
@@ -192,13 +195,14 @@ class FleetRoutes:
 
     @route("GET", "/reports/fuel-by-month", summary="Fuel litres and cost per month (`from`, `to`: YYYY-MM; "
            "by default the last twelve months)", tag=REPORTS, roles=STAFF_OR_MANAGER, query=schemas.PeriodQuery,
-           response=schemas.FuelMonthRow, paginated=True)
+           response=schemas.FuelMonthRow, paginated=True, rules=PERIOD_RULE)
     def report_fuel_by_month(self, request, principal):
         return self._report(request, principal, "report_fuel_by_month", schemas.FuelMonthRow, "fuel-by-month")
 
     @route("GET", "/reports/cost-per-km", summary="Lease, maintenance and fuel per driven km over a period "
            "(`from`, `to`: YYYY-MM), per vehicle (paged) or with `by=cost_center` per cost center", tag=REPORTS,
-           roles=STAFF_OR_MANAGER, query=schemas.CostQuery, response=schemas.CostRow, paginated=True)
+           roles=STAFF_OR_MANAGER, query=schemas.CostQuery, response=schemas.CostRow, paginated=True,
+           rules=PERIOD_RULE)
     def report_cost_per_km(self, request, principal):
         by_cost_center = request.args.get("by") == "cost_center"
         return self._report(request, principal, "report_cost_per_km",
