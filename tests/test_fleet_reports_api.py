@@ -32,8 +32,8 @@ def test_cost_per_km_adds_lease_maintenance_and_fuel_per_driven_km(admin, stack,
     assert (row["months"], row["lease_eur"], row["maintenance_eur"], row["fuel_eur"]) == (6, "3060.00", "600.00",
                                                                                           "0.00")
     assert (row["total_eur"], row["driven_km"], row["cost_per_km"]) == ("3660.00", 6000, "0.61")
-    by_center = fleet.get("/reports/cost-per-km", params={"from": "2026-01", "to": "2026-06",
-                                                          "by": "cost_center"}).json()["items"]
+    by_center = fleet.get("/reports/cost-per-km-by-cost-center",
+                          params={"from": "2026-01", "to": "2026-06"}).json()["items"]
     assert {(r["cost_center"], r["total_eur"], r["driven_km"]) for r in by_center} == {("CC-COST", "3660.00", 6000)}
     assert fleet.get("/reports/cost-per-km", params={"from": "2026-07", "to": "2026-01"}).status_code == 400
     text = fleet.get("/reports/cost-per-km", params={"from": "2026-01", "to": "2026-06"},

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from services.fleet import schemas
 from shared import config
 from shared.errors import NotFound, ValidationFailed
+from shared.schemas import load
 from shared.spreadsheet import safe_row
 
 from gateway.auth import STAFF, STAFF_OR_MANAGER
@@ -199,15 +200,19 @@ class FleetRoutes:
     def report_fuel_by_month(self, request, principal):
         return self._report(request, principal, "report_fuel_by_month", schemas.FuelMonthRow, "fuel-by-month")
 
-    @route("GET", "/reports/cost-per-km", summary="Lease, maintenance and fuel per driven km over a period "
-           "(`from`, `to`: YYYY-MM), per vehicle (paged) or with `by=cost_center` per cost center", tag=REPORTS,
-           roles=STAFF_OR_MANAGER, query=schemas.CostQuery, response=schemas.CostRow, paginated=True,
+    @route("GET", "/reports/cost-per-km", summary="Lease, maintenance and fuel per driven km of each vehicle "
+           "over a period (`from`, `to`: YYYY-MM; by default the last twelve months)", tag=REPORTS,
+           roles=STAFF_OR_MANAGER, query=schemas.PeriodQuery, response=schemas.CostRow, paginated=True,
            rules=PERIOD_RULE)
     def report_cost_per_km(self, request, principal):
-        by_cost_center = request.args.get("by") == "cost_center"
-        return self._report(request, principal, "report_cost_per_km",
-                            schemas.CostCenterRow if by_cost_center else schemas.CostRow,
-                            "cost-per-km-by-cost-center" if by_cost_center else "cost-per-km")
+        return self._report(request, principal, "report_cost_per_km", schemas.CostRow, "cost-per-km")
+
+    @route("GET", "/reports/cost-per-km-by-cost-center", summary="The same per customer and cost center",
+           tag=REPORTS, roles=STAFF_OR_MANAGER, query=schemas.PeriodQuery, response=schemas.CostCenterRow,
+           paginated=True, rules=PERIOD_RULE)
+    def report_cost_per_km_by_cost_center(self, request, principal):
+        return self._report(request, principal, "report_cost_per_km_by_cost_center", schemas.CostCenterRow,
+                            "cost-per-km-by-cost-center")
 
     @route("GET", "/fleet-settings/<string:organisation_id>", summary="A customer company's fleet settings "
            "(contract reminder lead time, default 90 days)", tag=TAG, roles=STAFF_OR_MANAGER,
@@ -224,7 +229,8 @@ class FleetRoutes:
     def _report(self, request, principal, method, row_schema, name):
         query, limit, cursor = page_args(request)
         call = getattr(self.rpc.fleet, method)
-        scope = principal.narrowed_to(query.pop("organisation_id", None))
+        narrowed = load(schemas.ScopeQuery(), {k: query.pop(k) for k in ("organisation_id",) if k in query})
+        scope = principal.narrowed_to(narrowed.get("organisation_id"))
         if request.accept_mimetypes.best_match(["application/json", "text/csv"]) != "text/csv":
             return call(scope, query, limit, cursor)
         rows, max_rows = [], int(config.env("GATEWAY_CSV_MAX_ROWS", CSV_MAX_ROWS))

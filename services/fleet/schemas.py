@@ -100,7 +100,7 @@ class _ContractFields(StrictSchema):
     starts_on = fields.Date(required=True)
     ends_on = fields.Date()
     length_months = fields.Integer(required=True, validate=validate.Range(min=1, max=120))
-    residual_value = Money(load_default=None)
+    residual_value = Money()  # absent: 0 (the column has no null)
     lease_rent = Money(required=True)
     maintenance_budget = Money()
     account_fee = Money()
@@ -460,10 +460,6 @@ class PeriodQuery(ScopeQuery):
     def _ordered(self, data, **kwargs):
         if data["from_month"] > data["to_month"]:
             raise ValidationError("Must not be after 'to'.", "from")
-
-
-class CostQuery(PeriodQuery):
-    by = Text(load_default="vehicle", validate=validate.OneOf(("vehicle", "cost_center")))
 
 
 class _Costs(StrictSchema):

@@ -204,13 +204,16 @@ class FleetService(RetentionEntrypoints, ServiceBase):
 
     @rpc
     def report_cost_per_km(self, scope, query, limit, cursor=None):
-        period = load(schemas.CostQuery(), query)
-        if period["by"] == "cost_center":
-            rows = reports.cost_per_km_by_cost_center(self.db, period["from_month"], period["to_month"], scope)
-            return page(schemas.CostCenterRow(many=True).dump(rows), None)
+        period = load(schemas.PeriodQuery(), query)
         rows, next_cursor = reports.cost_per_km(self.db, period["from_month"], period["to_month"], limit, cursor,
                                                 scope)
         return page(schemas.CostRow(many=True).dump(rows), next_cursor)
+
+    @rpc
+    def report_cost_per_km_by_cost_center(self, scope, query, limit=None, cursor=None):
+        period = load(schemas.PeriodQuery(), query)
+        rows = reports.cost_per_km_by_cost_center(self.db, period["from_month"], period["to_month"], scope)
+        return page(schemas.CostCenterRow(many=True).dump(rows), None)
 
     # per-company settings
     @rpc

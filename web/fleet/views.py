@@ -20,7 +20,7 @@ REPORTS = {  # name -> (title, API path)
     "fuel": ("Fuel", "/reports/fuel"),
     "cost-per-km": ("Cost per km", "/reports/cost-per-km"),
 }
-REPORT_PARAMS = ("days", "from", "to", "by", "cursor")
+REPORT_PARAMS = ("days", "from", "to", "cursor")
 
 
 def company() -> str | None:
@@ -170,6 +170,8 @@ def report(name):
         return render_template("errors/error.html", status=404, title=_("Page not found"),
                                message=_("The page does not exist or you may not see it.")), 404
     title, path = REPORTS[name]
+    by_cost_center = name == "cost-per-km" and request.args.get("by") == "cost_center"
+    path += "-by-cost-center" if by_cost_center else ""
     params = {key: request.args.get(key) for key in REPORT_PARAMS}
     params["organisation_id"] = company()
     if name == "contracts-ending" and not params["days"]:
@@ -181,7 +183,8 @@ def report(name):
         return _csv(path, name, params)
     result, error = page_or_error(path, limit=100, **params)
     return render_template(f"fleet/report_{name.replace('-', '_')}.html", title=_(title), name=name,
-                           rows=result["items"], next_cursor=result["next_cursor"], params=params, error=error)
+                           rows=result["items"], next_cursor=result["next_cursor"], params=params, error=error,
+                           by_cost_center=by_cost_center)
 
 
 def _csv(path, name, params):
