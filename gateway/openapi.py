@@ -5,7 +5,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields
 
-from services.marketing.models import PURPOSES
+from services.marketing.schemas import PURPOSES
 
 from gateway.http import API, ID_PATTERN, ROUTES
 
