@@ -171,6 +171,7 @@ def test_odometer_service_events_deliveries_and_dealerships(admin, make_org):
         "order_info": "Skoda Octavia Combi, white", "estimated_delivery_on": "2027-01-15"}))
     pending = admin.get("/deliveries", params={"pending": "true"}).json()["items"]
     assert delivery["id"] in {d["id"] for d in pending}
+    assert admin.get("/deliveries", params={"contract_id": str(uuid.uuid4())}).json()["items"] == []
     confirmed = admin.patch(f"/deliveries/{delivery['id']}", json={"confirmed_delivery_on": "2027-01-20"}).json()
     assert confirmed["confirmed_delivery_on"] == "2027-01-20"
     detail = admin.get(f"/vehicles/{car['id']}").json()

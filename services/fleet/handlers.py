@@ -253,8 +253,9 @@ def list_deliveries(session, filters, limit, cursor, scope):
     if "pending" in filters:
         pending = Delivery.delivered_on.is_(None)
         stmt = stmt.where(pending if filters["pending"] else ~pending)
-    if "dealership_id" in filters:
-        stmt = stmt.where(Delivery.dealership_id == filters["dealership_id"])
+    for field in ("dealership_id", "contract_id"):
+        if field in filters:
+            stmt = stmt.where(getattr(Delivery, field) == filters[field])
     return paginate(session, stmt, (Delivery.created_at, Delivery.id), limit, cursor)
 
 

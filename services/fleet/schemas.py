@@ -274,6 +274,7 @@ class Delivery(StrictSchema):
 class DeliveryFilter(QuerySchema):
     pending = fields.Boolean()
     dealership_id = Id()
+    contract_id = Id()
 
 
 # usage

@@ -145,7 +145,7 @@ def contract(contract_id):
                           _("Saved."))
     if done:
         return done
-    deliveries = [d for d in g.api.get("/deliveries", limit=200)["items"] if d.get("contract_id") == str(contract_id)]
+    deliveries = g.api.get("/deliveries", limit=200, contract_id=str(contract_id))["items"]
     return render_template("office/contract.html", contract=contract, form=form, errors=errors,
                            deliveries=deliveries), 400 if errors else 200
 
