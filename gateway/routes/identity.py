@@ -71,6 +71,7 @@ class IdentityRoutes:
     @route("POST", "/persons/search", summary="Find a person by national id (in the body, never in a URL)",
            tag=TAG, roles=STAFF, body=schemas.PersonSearch, response=schemas.Person, paginated=True)
     def search_persons(self, request, principal):
+        page_args(request)  # a bad limit or cursor is a 400 as on every list; a national id matches one person
         return self.rpc.identity.search_persons(json_body(request))
 
     @route("GET", "/persons/<string:person_id>", summary="Read a person", tag=TAG, roles=STAFF_OR_MANAGER,
