@@ -11,7 +11,11 @@ from nameko import config as nameko_config
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT
+from nameko.events import EventHandler
+from nameko.timer import Timer
 from nameko.standalone.events import get_event_exchange
+
+from shared.db import finish_unit_of_work
 
 # identity
 PERSON_CREATED = "person_created"
@@ -212,12 +216,28 @@ class TransientRpcConsumer(nameko_rpc.RpcConsumer):
 
 
 class Rpc(nameko_rpc.Rpc):
-    """nameko's RPC entrypoint, replying with transient messages. Every @rpc of a service
-    must be this one: they share one consumer of the service's RPC queue."""
+    """nameko's RPC entrypoint, replying with transient messages once the unit of work is
+    committed. Every @rpc of a service must be this one: they share one consumer of the
+    service's RPC queue."""
     rpc_consumer = TransientRpcConsumer()
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        result, exc_info = finish_unit_of_work(worker_ctx, result, exc_info)
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+class ServiceEventHandler(EventHandler):
+    """nameko's event handler, acking once the unit of work is committed (a failed commit
+    is the handler's error: the message is parked, see shared.service_base)."""
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        result, exc_info = finish_unit_of_work(worker_ctx, result, exc_info)
+        return super().handle_result(message, worker_ctx, result, exc_info)
 
 
 rpc = Rpc.decorator
+event_handler = ServiceEventHandler.decorator
+timer = Timer.decorator  # no answer to wait for: the unit of work finishes in Database.worker_result
 
 
 class ReplyListener(nameko_rpc.ReplyListener):
