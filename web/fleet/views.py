@@ -9,6 +9,8 @@ from markupsafe import Markup
 from web.api import ApiError, error_of
 from web.auth import signed_in
 from web.fleet import blueprint
+from web.fleet.forms import SettingsForm
+from web.forms import submit
 from web.security import style_nonce
 
 FLEET_ROLES = ("fleet_manager", "staff")
@@ -224,20 +226,10 @@ def settings():
     organisation_id = company() or session.get("organisation_id")
     if not organisation_id:
         return redirect(url_for("fleet.dashboard"))
-    errors = {}
-    if request.method == "POST":
-        try:
-            days = int(request.form.get("contract_reminder_days", ""))
-        except ValueError:
-            errors = {"contract_reminder_days": [_("Enter a whole number of days.")]}
-        else:
-            try:
-                g.api.put(f"/fleet-settings/{organisation_id}", {"contract_reminder_days": days})
-                flash(_("Settings saved."), "success")
-                return redirect(url_for("fleet.settings", organisation_id=company()))
-            except ApiError as failure:
-                if failure.status != 400:
-                    raise
-                errors = failure.field_errors
-    current = g.api.get(f"/fleet-settings/{organisation_id}")
-    return render_template("fleet/settings.html", settings=current, errors=errors)
+    form = SettingsForm()
+    path = f"/fleet-settings/{organisation_id}"
+    done, errors = submit(form, g.api.put, path, lambda _: url_for("fleet.settings", organisation_id=company()),
+                          values=g.api.get(path) if request.method == "GET" else None, saved=_("Settings saved."))
+    if done:
+        return done
+    return render_template("fleet/settings.html", form=form, errors=errors)
