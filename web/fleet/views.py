@@ -77,19 +77,20 @@ def svg_chart(kind, title, labels, series) -> Markup:
 def dashboard():
     narrowed = {"organisation_id": company()}
     days = lead_time_days()
-    statuses = g.api.get("/reports/vehicles-by-status", **narrowed)["items"]
-    ending = g.api.get("/reports/contracts-ending", days=days, limit=20, **narrowed)
-    overrun = [row for row in g.api.get("/reports/km-overrun", limit=200, **narrowed)["items"]
-               if row.get("projected_overrun_km")]
-    deliveries = g.api.get("/deliveries", pending="true", limit=20)["items"]
-    co2 = g.api.get("/reports/co2-by-cost-center", **narrowed)["items"]
-    fuel = g.api.get("/reports/fuel-by-month", **narrowed)["items"]
+    statuses, ending, overrun, deliveries, co2, fuel = (page["items"] for page in g.api.get_many(
+        ("/reports/vehicles-by-status", narrowed),
+        ("/reports/contracts-ending", {"days": days, "limit": 20, **narrowed}),
+        ("/reports/km-overrun", {"limit": 200, **narrowed}),
+        ("/deliveries", {"pending": "true", "limit": 20}),
+        ("/reports/co2-by-cost-center", narrowed),
+        ("/reports/fuel-by-month", narrowed)))
+    overrun = [row for row in overrun if row.get("projected_overrun_km")]
     co2_chart = svg_chart(pygal.HorizontalBar, _("Average CO2 g/km by cost center"),
                           [row["cost_center"] or "–" for row in co2],
                           [(_("g/km"), [float(row["average_co2_g_per_km"] or 0) for row in co2])])
     fuel_chart = svg_chart(pygal.Bar, _("Fuel cost per month"), [row["month"] for row in fuel],
                            [(_("EUR"), [float(row["amount_eur"]) for row in fuel])])
-    return render_template("fleet/dashboard.html", statuses=statuses, ending=ending["items"], days=days,
+    return render_template("fleet/dashboard.html", statuses=statuses, ending=ending, days=days,
                            overrun=overrun[:20], deliveries=deliveries, co2=co2, fuel=fuel,
                            co2_chart=co2_chart, fuel_chart=fuel_chart)
 
