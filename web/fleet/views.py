@@ -1,5 +1,7 @@
 """Fleet Manager screens. Each view wraps the API calls of its page; scope is the API's."""
 import datetime as dt
+import hashlib
+import time
 
 import pygal
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
@@ -35,11 +37,27 @@ def narrowing():
     """Group-scope managers may narrow every page to one company of their group."""
     if session.get("scope") != "group":
         return {"group_companies": []}
-    try:
-        companies = g.api.all_items("/organisations", most=200)
-    except ApiError:
-        companies = []
-    return {"group_companies": companies, "selected_company": company()}
+    return {"group_companies": group_companies(), "selected_company": company()}
+
+
+_GROUP_COMPANIES = {}  # sha256 of the user's token -> (read at, the companies its scope shows)
+GROUP_COMPANIES_SECONDS = 60
+
+
+def group_companies() -> list:
+    """The companies of the user's group for the picker, read once a minute per token, not
+    on every page (the API decides what the token sees; the cache only remembers it)."""
+    key = hashlib.sha256((g.api.token or "").encode()).hexdigest()
+    read_at, companies = _GROUP_COMPANIES.get(key, (0.0, None))
+    if companies is None or time.monotonic() - read_at > GROUP_COMPANIES_SECONDS:
+        try:
+            companies = g.api.all_items("/organisations", most=200)
+        except ApiError:
+            return []
+        if len(_GROUP_COMPANIES) > 1000:
+            _GROUP_COMPANIES.clear()
+        _GROUP_COMPANIES[key] = (time.monotonic(), companies)
+    return companies
 
 
 def lead_time_days() -> int:
