@@ -17,7 +17,7 @@ import pytest
 from deploy.local.machine import answers, reachable_by
 from deploy.local.stack import free_port
 from shared.config import ROOT
-from shared.testing import PrivateBroker
+from testing.broker import PrivateBroker
 
 
 @pytest.fixture

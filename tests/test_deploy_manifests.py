@@ -92,7 +92,7 @@ def test_a_services_broker_user_reaches_its_own_queues_only(documents):
 
     from deploy.k8s.render import broker_permissions
     from shared.messaging import declare_topology
-    from shared.testing import Vhosts
+    from testing.broker import Vhosts
 
     vhosts = Vhosts()
     vhost, user, password = vhosts.create("secto-perm"), f"secto-test-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
