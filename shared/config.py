@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # the broker's one default home: everything else (make, deploy/local, the test kit, nameko's
-# config.yaml through the environment deploy/local.stack gives its processes) takes it from here
+# config.yaml through the environment deploy/local/stack.py gives its processes) takes it from here
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_RABBIT_API_URI = "http://guest:guest@127.0.0.1:15672"  # its management API
 SERVICES = ("identity", "fleet", "driver", "billing", "kyc", "marketing")

@@ -1,5 +1,5 @@
 """The test kit, above `shared` and `deploy`: what the suites (tests/, services/*/tests,
-shared/tests, gateway/tests, web/tests) and bench/ use to run the platform for real.
+shared/tests, gateway/tests) and bench/ use to run the platform for real.
 
 - `testing.broker`: RabbitMQ vhosts through the management API, a private broker of a
   test's own, durable queues that keep a service's events.
