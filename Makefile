@@ -1,14 +1,13 @@
 # Secto platform. `make run` and `make test` work on a fresh machine: they create the
-# virtualenv, install the pinned dependencies and, when no broker answers at AMQP_URI,
-# install and start a loopback RabbitMQ under var/.
+# virtualenv, install the pinned dependencies and, when no broker answers at AMQP_URI
+# (default in shared/config.py; `make run AMQP_URI=...` overrides it), install and start a
+# loopback RabbitMQ under var/. Every module runs with `python -m`, under one name.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 SCALE ?=
 PYTEST_ARGS ?=
-export AMQP_URI
 
 .PHONY: run stop test test-postgres deps broker broker-stop migrate bench faults clean retention-dry-run
 
@@ -21,10 +20,10 @@ $(VENV)/.installed: pyproject.toml
 deps: $(VENV)/.installed
 
 broker: deps
-	$(PY) deploy/local/broker.py ensure
+	$(PY) -m deploy.local.broker ensure
 
 broker-stop:
-	$(PY) deploy/local/broker.py stop
+	$(PY) -m deploy.local.broker stop
 
 # Foreground: every service and the gateway as separate processes; Ctrl-C stops them.
 run: deps

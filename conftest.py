@@ -8,4 +8,4 @@ if os.environ.get("SECTO_EVENTLET", "1") == "1":
 
     eventlet.monkey_patch()
 
-pytest_plugins = ["shared.testing"]
+pytest_plugins = ["testing.plugin"]

@@ -25,12 +25,11 @@ from sqlalchemy.orm import Session
 
 from shared.db import STAFF_SCOPE, make_engine
 from shared.schemas import MAX_PAGE_SIZE
-from shared.testing import start_stack
+from testing.stack import start_stack
 
 from services.fleet import handlers
 from services.fleet.models import Fueling, Vehicle
-from tests.conftest import unique_business_id
-from tests.test_fleet_api import created
+from testing.data import created, unique_business_id
 
 LARGE_VEHICLES = int(os.environ.get("BENCH_FLEET_VEHICLES", "100000"))
 LARGE_FUELINGS = int(os.environ.get("BENCH_FLEET_FUELINGS", "1000000"))

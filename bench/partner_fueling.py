@@ -29,7 +29,8 @@ from shared.db import make_engine
 from shared.messaging import (CONSENT_CHANGED, FUELING_RECORDED, PARTNER_FUELING_EXCHANGE, PARTNER_FUELING_QUEUE,
                               declare_topology)
 from shared.migrate import upgrade
-from shared.testing import TEST_SECRETS, Vhosts, declare_event_queue
+from testing.broker import Vhosts, declare_event_queue
+from testing.stack import TEST_SECRETS
 
 from services.driver.models import DriverProfile, Fueling, LocationConsent, LocationPing, Vehicle
 

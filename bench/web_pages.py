@@ -9,7 +9,7 @@ import uuid
 
 import requests
 
-from shared.testing import start_stack
+from testing.stack import start_stack
 
 ROUNDS = 200
 VEHICLES = 60
@@ -18,8 +18,7 @@ TARGET = 2.0
 
 
 def seed(admin) -> tuple[str, str]:
-    from tests.conftest import unique_business_id
-    from tests.test_fleet_api import vehicle_body
+    from testing.data import unique_business_id, vehicle_body
 
     organisation = admin.post("/organisations", json={"name": "Bench Oy", "business_id": unique_business_id()}).json()
     for _ in range(VEHICLES):

@@ -5,7 +5,10 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# the broker's one default home: everything else (make, deploy/local, the test kit, nameko's
+# config.yaml through the environment deploy/local/stack.py gives its processes) takes it from here
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_RABBIT_API_URI = "http://guest:guest@127.0.0.1:15672"  # its management API
 SERVICES = ("identity", "fleet", "driver", "billing", "kyc", "marketing")
 
 
@@ -26,6 +29,10 @@ def var_dir() -> Path:
 
 def amqp_uri() -> str:
     return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def rabbit_api_uri() -> str:
+    return env("RABBIT_API_URI", DEFAULT_RABBIT_API_URI)
 
 
 def database_url(service: str) -> str:

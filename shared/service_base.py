@@ -19,7 +19,7 @@ log = get_logger(__name__)
 
 
 def _amqp_uri():
-    return nameko_config.get("AMQP_URI", config.amqp_uri())
+    return nameko_config.get("AMQP_URI") or config.amqp_uri()
 
 
 class Topology(DependencyProvider):

@@ -1,41 +1,12 @@
 """Factories for integration tests: each creates through the gateway, with unique data."""
 import itertools
-import random
 import uuid
 
 import pytest
-from stdnum.fi import hetu, ytunnus
+
+from testing.data import unique_business_id, unique_national_id, unique_phone
 
 _serial = itertools.count(1)
-CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
-# every national id the integration tests hand to the platform: tests/test_zz_no_plaintext.py
-# checks none of them is stored or logged in plaintext
-USED_NATIONAL_IDS: set[str] = set()
-
-
-def unique_business_id() -> str:
-    while True:
-        base = f"{random.randint(1000000, 9999999)}"
-        for digit in "0123456789":
-            if ytunnus.is_valid(base + digit):
-                return f"{base}-{digit}"
-
-
-def unique_national_id() -> str:
-    """A valid henkilötunnus (individual number 002-899) unlikely to repeat within a run."""
-    while True:
-        day, month, year = random.randint(1, 28), random.randint(1, 12), random.randint(0, 99)
-        sign = random.choice("-ABCDEFUVWXY" if year < 24 else "-UVWXY")
-        individual = random.randint(2, 899)
-        body = f"{day:02d}{month:02d}{year:02d}{sign}{individual:03d}"
-        check = CHECK_CHARS[int(f"{day:02d}{month:02d}{year:02d}{individual:03d}") % 31]
-        if hetu.is_valid(body + check):
-            USED_NATIONAL_IDS.add(body + check)
-            return body + check
-
-
-def unique_phone() -> str:
-    return f"+35840{random.randint(1000000, 9999999)}"
 
 
 @pytest.fixture

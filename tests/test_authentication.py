@@ -8,7 +8,7 @@ import uuid
 
 from nameko.standalone.rpc import ClusterRpcClient
 
-from shared.testing import ADMIN
+from testing.stack import ADMIN
 
 PASSWORD = "Long-enough-password-1"
 

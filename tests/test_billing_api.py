@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from tests.test_fleet_api import PASSWORD, activate, contract_body, created, vehicle_body
+from testing.data import PASSWORD, activate, contract_body, created, vehicle_body
 
 PERIOD = dt.date.today().strftime("%Y-%m")
 

@@ -16,7 +16,7 @@ def group_of(company):
 
 @pytest.fixture(scope="module")
 def world(admin, stack):
-    from tests.conftest import unique_business_id, unique_national_id, unique_phone
+    from testing.data import unique_business_id, unique_national_id, unique_phone
 
     def post(path, body):
         response = admin.post(path, json=body)
@@ -162,7 +162,7 @@ def relet(world, admin, partner):
     """A car used by c1 (its driver's private trip, a fueling, odometer, maintenance, contract),
     then re-leased to c2 with c2's driver, who does the same."""
     from shared.waiting import wait_for
-    from tests.test_driver_api import random_plate
+    from testing.data import random_plate
     from tests.test_partner_fueling import fueling, my_fuelings
 
     name, publisher, _ = partner

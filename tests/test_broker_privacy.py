@@ -14,7 +14,7 @@ from marshmallow import Schema
 from shared.config import SERVICES
 from shared.messaging import Rpc
 
-from tests.conftest import unique_national_id
+from testing.data import unique_national_id
 
 FORBIDDEN = ("national_id", "hetu", "henkilotunnus", "document_number", "password")
 SCHEMA_MODULES = ["shared.schemas"] + [f"services.{service}.schemas" for service in SERVICES]

@@ -17,7 +17,7 @@ import pytest
 from deploy.local.machine import answers, reachable_by
 from deploy.local.stack import free_port
 from shared.config import ROOT
-from shared.testing import PrivateBroker
+from testing.broker import PrivateBroker, local_amqp_uri
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_make_test_says_why_the_broker_did_not_start(private_clone):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:{port}/",
+        env = {**os.environ, "AMQP_URI": local_amqp_uri(port),
                "RABBIT_MGMT_PORT": str(taken.getsockname()[1]), "SECTO_VAR_DIR": str(private_clone / "var"),
                "RABBITMQ_NODENAME": f"secto-test-{port}@localhost"}
         done = subprocess.run([sys.executable, "-m", "deploy.local.test", "--version"], env=env, cwd=ROOT,

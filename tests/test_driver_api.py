@@ -15,12 +15,7 @@ from nameko.standalone.events import event_dispatcher
 
 from shared.messaging import CONSENT_CHANGED, CONTRACT_CHANGED, TRIP_LOGGED, VEHICLE_ASSIGNED
 from shared.waiting import wait_for
-from tests.conftest import unique_business_id
-
-
-def random_plate():
-    return f"{''.join(chr(65 + (uuid.uuid4().int >> s) % 26) for s in (0, 8, 16))}-{uuid.uuid4().int % 900 + 100}"
-
+from testing.data import random_plate, unique_business_id
 
 @pytest.fixture
 def publish(stack):
@@ -92,7 +87,7 @@ class TestProfile:
 
     def test_home_with_the_fleet_car_contract_fuelings_and_next_wash(self, admin, make_person, make_user, stack):
         from services.driver.partner.publish import Publisher
-        from tests.test_fleet_api import activate, contract_body, created, vehicle_body
+        from testing.data import activate, contract_body, created, vehicle_body
         person = make_person()
         _, client = make_user("driver", person_id=person["id"])
         company = created(admin.post("/organisations", json={"name": "Home Oy",

@@ -6,7 +6,8 @@ import uuid
 import pytest
 
 from shared.waiting import wait_for
-from tests.test_driver_api import random_plate, trip
+from testing.data import random_plate
+from tests.test_driver_api import trip
 from tests.test_partner_fueling import fueling, my_fuelings, partner  # noqa: F401  (fixture)
 
 

@@ -7,44 +7,16 @@ import uuid
 
 import pytest
 
-from shared.testing import start_stack
 from shared.waiting import wait_for
-from tests.test_driver_api import random_plate, trip
-
-PASSWORD = "Long-enough-password-1"
-
-
-def vehicle_body(organisation_id, **overrides):
-    return {"registration_number": random_plate(), "vin": "WVWZZZ1JZXW000001", "make": "Skoda", "model": "Octavia",
-            "first_registration_date": "2025-03-01", "vehicle_class": "passenger_car", "power_source": "diesel",
-            "co2_g_per_km": 120, "registration_certificate": "DOC-1", "user_organisation_id": organisation_id,
-            "cost_center": "CC-100", **overrides}
-
-
-def contract_body(vehicle_id, customer_id, **overrides):
-    return {"vehicle_id": vehicle_id, "customer_id": customer_id, "contract_type": "Secto Avoin Huoltoleasing",
-            "starts_on": "2026-01-01", "length_months": 36, "residual_value": "12000.00", "lease_rent": "523.40",
-            "maintenance_budget": "89.95", "account_fee": "12.50", "included_km": 90000, "start_km": 10,
-            "replacement_car": True, "replacement_car_class": "B", "financing_company": "Nordea Rahoitus",
-            "insurance_company": "If", "insurance_deductible": "300.00", "notes": "Talvirenkaat hotellissa",
-            "add_on_services": ["celebration_wash", "tire_storage"], **overrides}
-
-
-def created(response):
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def activate(admin, contract_id):
-    for status in ("awaiting_delivery", "active"):
-        response = admin.patch(f"/contracts/{contract_id}", json={"status": status})
-        assert response.status_code == 200, response.text
+from testing.data import PASSWORD, activate, contract_body, created, vehicle_body
+from testing.stack import start_stack
+from tests.test_driver_api import trip
 
 
 @pytest.fixture(scope="module")
 def group(admin, stack):
     """A parent company with two subsidiaries (sisters), a vehicle each, and managers."""
-    from tests.conftest import unique_business_id
+    from testing.data import unique_business_id
 
     def org(name, parent=None):
         return created(admin.post("/organisations", json={"name": name, "business_id": unique_business_id(),
@@ -280,7 +252,7 @@ def test_aggregated_vehicle_degrades_when_driver_does_not_answer():
     stack = start_stack(extra_env={"SECTO_RPC_TIMEOUT": "5"})
     try:
         admin = stack.admin()
-        from tests.conftest import unique_business_id
+        from testing.data import unique_business_id
         organisation = created(admin.post("/organisations", json={"name": "Degraded Oy",
                                                                   "business_id": unique_business_id()}))
         car = created(admin.post("/vehicles", json=vehicle_body(organisation["id"])))

@@ -5,7 +5,7 @@ import csv
 import io
 import uuid
 
-from tests.test_fleet_api import PASSWORD, activate, contract_body, created, vehicle_body
+from testing.data import PASSWORD, activate, contract_body, created, vehicle_body
 
 
 def manager(admin, stack, organisation, scope="company"):

@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.testing import start_stack
-from tests.conftest import unique_business_id, unique_national_id, unique_phone
-from tests.test_fleet_api import activate, contract_body, created, vehicle_body
+from testing.data import (activate, contract_body, created, unique_business_id, unique_national_id, unique_phone,
+                          vehicle_body)
+from testing.stack import start_stack
 
 PASSWORD = "Fuzz-password-123456"
 SEED = int(os.environ.get("SECTO_FUZZ_SEED") or random.SystemRandom().randrange(2 ** 32))

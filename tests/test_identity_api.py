@@ -3,7 +3,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcClient
 
 from shared.waiting import wait_for
-from tests.conftest import unique_national_id
+from testing.data import unique_national_id
 
 
 @pytest.fixture

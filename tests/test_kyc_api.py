@@ -3,7 +3,7 @@ plaintext, national ids only masked."""
 import uuid
 from pathlib import Path
 
-from tests.conftest import unique_national_id
+from testing.data import unique_national_id
 
 PDF = b"%PDF-1.4\n" + b"KYC-PLAINTEXT-MARKER " * 500
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100

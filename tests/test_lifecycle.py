@@ -9,7 +9,7 @@ import pytest
 
 from shared.waiting import wait_for
 
-from tests.conftest import unique_business_id, unique_national_id
+from testing.data import unique_business_id, unique_national_id
 
 SERVICES = {"identity", "fleet", "driver", "billing", "kyc", "marketing"}
 
@@ -59,7 +59,7 @@ def _fuel(stack, person, vehicle, client):
 
 def _lease_a_car(admin, person, client, national_id):
     """A private customer: a vehicle they drive on their own contract, a trip, an invoice, a KYC case."""
-    from tests.test_fleet_api import activate, contract_body, created, vehicle_body
+    from testing.data import activate, contract_body, created, vehicle_body
 
     company = admin.post("/organisations", json={"name": "Lessor Oy", "business_id": unique_business_id()}).json()
     vehicle = created(admin.post("/vehicles", json=vehicle_body(company["id"], driver_person_id=person["id"])))

@@ -6,8 +6,7 @@ import uuid
 import pytest
 
 from shared.waiting import wait_for
-from tests.conftest import unique_phone
-from tests.test_fleet_api import contract_body, vehicle_body
+from testing.data import contract_body, unique_phone, vehicle_body
 
 
 def ids(response):

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import unique_business_id
+from testing.data import unique_business_id
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,8 @@ from services.fleet.models import Fueling as FleetFueling
 from shared.db import make_engine
 from shared.messaging import FUELING_RECORDED, declare_topology
 from shared.migrate import upgrade
-from shared.testing import TEST_SECRETS, declare_event_queue
+from testing.broker import declare_event_queue
+from testing.stack import TEST_SECRETS
 
 EVENTS = int(os.environ.get("FAULTS_EVENTS") or (20000 if os.environ.get("SECTO_FAULTS") == "1" else 5000))
 DRIVERS = 50

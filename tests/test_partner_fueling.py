@@ -13,12 +13,12 @@ import requests
 
 from services.driver.partner.broker_user import create_partner_user
 from services.driver.partner.publish import Publisher
+from shared.config import rabbit_api_uri
 from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE,
                               PARTNER_MAX_BODY_BYTES, REJECT_REASON_HEADER, VEHICLE_ASSIGNED)
-from shared.testing import rabbit_api_uri
 from shared.waiting import wait_for
-from tests.conftest import unique_phone
-from tests.test_driver_api import make_driver, publish, random_plate  # noqa: F401  (fixtures)
+from testing.data import random_plate, unique_phone
+from tests.test_driver_api import make_driver, publish  # noqa: F401  (fixtures)
 
 
 def fueling(**overrides):

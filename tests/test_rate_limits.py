@@ -13,8 +13,9 @@ from sqlalchemy import text
 
 from shared.db import make_engine
 from shared.messaging import REQUEST_LOGGED, handler_queue_name
-from shared.testing import ADMIN, Vhosts, start_stack
 from shared.waiting import wait_for
+from testing.broker import Vhosts
+from testing.stack import ADMIN, start_stack
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +139,7 @@ def test_a_flood_of_refused_requests_records_nothing(limited):
 
 
 def test_a_csv_report_over_the_row_cap_is_refused(limited):
-    from tests.conftest import unique_business_id
+    from testing.data import unique_business_id
     from tests.test_security_headers import random_plate
 
     admin = limited.client(source_ip="127.0.0.14").login(*ADMIN)  # the account's bucket is polled for

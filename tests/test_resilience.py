@@ -7,9 +7,9 @@ import uuid
 import pytest
 from nameko.standalone.rpc import ClusterRpcClient
 
-from shared.testing import start_stack
 from shared.waiting import wait_for
-from tests.conftest import unique_business_id, unique_national_id, unique_phone
+from testing.data import unique_business_id, unique_national_id, unique_phone
+from testing.stack import start_stack
 
 
 def person_body():

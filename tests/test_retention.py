@@ -9,9 +9,9 @@ from nameko.standalone.rpc import ClusterRpcClient
 
 from deploy.local import retention_dry_run
 from shared.config import SERVICES
-from shared.testing import start_stack
 from shared.waiting import wait_for
-from tests.conftest import unique_national_id, unique_phone
+from testing.data import unique_national_id, unique_phone
+from testing.stack import start_stack
 from tests.test_metrics import sample, scrape
 
 PASSWORD = "Long-enough-password-1"

@@ -17,9 +17,9 @@ from deploy.local.stack import SERVICE_CLASSES
 from services.driver.models import Fueling
 from shared import config
 from shared.db import make_engine
-from shared.testing import start_stack
 from shared.waiting import wait_for
-from tests.conftest import unique_national_id, unique_phone
+from testing.data import unique_national_id, unique_phone
+from testing.stack import start_stack
 from tests.test_partner_faults import start_publishing, stored_counts
 
 EVENTS = int(os.environ.get("SUPERVISION_EVENTS", "5000"))

@@ -4,7 +4,7 @@ import json
 import requests
 
 from shared.waiting import wait_for
-from tests.conftest import unique_national_id
+from testing.data import unique_national_id
 
 
 class TestHealth:

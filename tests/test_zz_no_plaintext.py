@@ -1,6 +1,6 @@
 """Runs last (file order): no national id handed to the platform during this test session
 is stored or logged in plaintext. Searched byte for byte: every directory a stack or a
-private broker of the session wrote (shared.testing.SESSION_VAR_DIRS: SQLite files incl.
+private broker of the session wrote (testing.broker.SESSION_VAR_DIRS: SQLite files incl.
 WAL, captured logs of every process, the private brokers' message stores, PostgreSQL dumps
 of stopped stacks under `make test-postgres`) and a dump of the running stack's PostgreSQL
 databases; and the broker's data directory (message store, queue indexes, logs)."""
@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from shared.config import ROOT
-from shared.testing import SESSION_VAR_DIRS, PrivateBroker, start_stack
+from testing.broker import SESSION_VAR_DIRS, PrivateBroker
+from testing.stack import start_stack
 
-from tests.conftest import USED_NATIONAL_IDS, unique_national_id
+from testing.data import USED_NATIONAL_IDS, unique_national_id
 
 DOCUMENT_NUMBER = "DOCNO-PLAINTEXT-4711"
 
@@ -42,10 +43,10 @@ def test_no_national_id_in_any_database_log_or_message_store(stack):
 
 
 def broker_data_dir(env) -> Path:
-    """Where deploy/local/broker.py keeps the data of the broker of `env` (its mnesia base)."""
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import broker; "
-            "print(broker.broker_env()['RABBITMQ_MNESIA_BASE'])")
-    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "deploy" / "local")], env=env, check=True,
+    """Where deploy.local.broker keeps the data of the broker of `env` (its mnesia base; the
+    module reads its var directory from the environment when imported, hence a process)."""
+    code = "from deploy.local import broker; print(broker.broker_env()['RABBITMQ_MNESIA_BASE'])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout.strip()
     return Path(out).parent  # mnesia/ and log/ both live under the broker's base directory
 

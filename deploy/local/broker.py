@@ -1,12 +1,12 @@
 """Ensure a RabbitMQ broker answers at AMQP_URI; start a loopback one under var/ if not.
 
-Stdlib only: it runs before the virtualenv exists. The broker runs as the `rabbitmq` user
+Stdlib only (deploy.local.machine, shared.config): it runs before the virtualenv exists. The broker runs as the `rabbitmq` user
 (when we are root); if that user cannot enter the clone (a 0700 home such as /root), its
 data lives in /var/lib/rabbitmq/secto/<hash> and var/rabbitmq is a symlink to it. When the
 broker cannot start, the reason and the last lines of its logs are printed.
 
-    python3 deploy/local/broker.py ensure   # reuse or install+start; prints "reused" or "started"
-    python3 deploy/local/broker.py stop     # stop the broker this repo started (by its pid)
+    python3 -m deploy.local.broker ensure   # reuse or install+start; prints "reused" or "started"
+    python3 -m deploy.local.broker stop     # stop the broker this repo started (by its pid)
 """
 import os
 import shutil
@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from machine import address, answers, apt_install, as_user, ensure as ensure_server, server_dir, tail
+from deploy.local.machine import address, answers, apt_install, as_user, ensure as ensure_server, server_dir, tail
+from shared.config import amqp_uri, rabbit_api_uri
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("SECTO_VAR_DIR", ROOT / "var"))
@@ -24,10 +25,16 @@ SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 PLUGINS = "/usr/lib/rabbitmq/bin/rabbitmq-plugins"
 START_TIMEOUT = 90
+AMQP_PORT = 5672  # of a URI without a port (the protocol's)
 
 
 def amqp_address():
-    return address(os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"), 5672)
+    return address(amqp_uri(), AMQP_PORT)
+
+
+def management_port() -> int:
+    """RABBIT_MGMT_PORT (a private broker's), else the port of the management API's URI."""
+    return int(os.environ.get("RABBIT_MGMT_PORT") or address(rabbit_api_uri(), 15672)[1])
 
 
 def nodename():
@@ -86,7 +93,7 @@ def prepare_dirs():
         "listeners.tcp.default = 127.0.0.1:%d\n"
         "management.tcp.ip = 127.0.0.1\n"
         "management.tcp.port = %s\n"
-        "loopback_users.guest = true\n" % (amqp_address()[1], os.environ.get("RABBIT_MGMT_PORT", "15672"))
+        "loopback_users.guest = true\n" % (amqp_address()[1], management_port())
     )
     (data / "enabled_plugins").write_text("[rabbitmq_management].\n")
     if os.geteuid() == 0:
@@ -101,7 +108,7 @@ def start():
         server = subprocess.Popen(as_rabbitmq([SERVER]), env=broker_env(), stdout=log, stderr=log,
                                   start_new_session=True)
     host, port = amqp_address()
-    mgmt_port = int(os.environ.get("RABBIT_MGMT_PORT", "15672"))
+    mgmt_port = management_port()
     deadline = time.time() + START_TIMEOUT
     while time.time() < deadline and server.poll() is None:
         if answers(host, port) and answers("127.0.0.1", mgmt_port):

@@ -1,5 +1,5 @@
-"""What broker.py and postgres.py need of this machine: stdlib only, as they run before the
-virtualenv exists (both are run as scripts, so they import this as `machine`)."""
+"""What deploy.local.broker and deploy.local.postgres need of this machine: stdlib only, as
+they run before the virtualenv exists (`python3 -m deploy.local.broker ensure` from the clone)."""
 import hashlib
 import os
 import pwd
@@ -78,12 +78,22 @@ def tail(path: Path, lines=30, width=1000) -> str:
         return f"({exc})"
 
 
-def ensure_with(script: Path, env=None) -> str:
-    """Run `<script> ensure` (broker.py, postgres.py) showing its messages; returns "started"
-    or "reused". If it fails, exit with its reason (already printed), not a traceback."""
-    result = subprocess.run([sys.executable, str(script), "ensure"], stdout=subprocess.PIPE, text=True, env=env)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def server_command(module: str, command: str, env=None, **kwargs) -> subprocess.CompletedProcess:
+    """`python -m <module> <command>` (deploy.local.broker, deploy.local.postgres) from the clone."""
+    return subprocess.run([sys.executable, "-m", module, command], cwd=ROOT, env=env, **kwargs)
+
+
+def ensure_with(module: str, env=None) -> str:
+    """Run `<module> ensure` (deploy.local.broker, deploy.local.postgres) showing its messages;
+    returns "started" or "reused". If it fails, exit with its reason (already printed), not a
+    traceback."""
+    result = server_command(module, "ensure", env, stdout=subprocess.PIPE, text=True)
     if result.returncode:
-        sys.exit(f"secto: {script.stem} could not start (see above); exit status {result.returncode}")
+        name = module.rsplit(".", 1)[-1]
+        sys.exit(f"secto: {name} could not start (see above); exit status {result.returncode}")
     return result.stdout.strip().splitlines()[-1]
 
 

@@ -1,8 +1,8 @@
 """Ensure a PostgreSQL server answers at SECTO_PG_URI; start a loopback one under var/ if not
-(used by `make test-postgres`). Stdlib only, like broker.py.
+(used by `make test-postgres`). Stdlib only, like deploy.local.broker.
 
-    python3 deploy/local/postgres.py ensure   # reuse or install+initdb+start; prints "reused" or "started"
-    python3 deploy/local/postgres.py stop     # stop the server this repo started (pg_ctl stop on its data dir)
+    python3 -m deploy.local.postgres ensure   # reuse or install+initdb+start; prints "reused" or "started"
+    python3 -m deploy.local.postgres stop     # stop the server this repo started (pg_ctl stop on its data dir)
 """
 import glob
 import os
@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from machine import address as parse_address, apt_install, as_user, ensure as ensure_server, server_dir, tail
+from deploy.local.machine import address as parse_address, apt_install, as_user, ensure as ensure_server, server_dir, tail
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("SECTO_VAR_DIR", ROOT / "var"))

@@ -4,17 +4,16 @@ backoff); Ctrl-C (or `make stop`) stops all it started."""
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
 
 from shared import config
 from shared.messaging import declare_topology
 
-from deploy.local.machine import ensure_with
+from deploy.local.machine import ensure_with, server_command
 from deploy.local.stack import Stack, dev_secrets, parse_scale, wait_for_port
 
-BROKER = config.ROOT / "deploy" / "local" / "broker.py"
+BROKER = "deploy.local.broker"
 
 
 def pid_file():
@@ -52,7 +51,7 @@ def run(scale_text):
     finally:
         stack.stop()
         if broker == "started":
-            subprocess.run([sys.executable, str(BROKER), "stop"])
+            server_command(BROKER, "stop")
         pid_file().unlink(missing_ok=True)
 
 

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from shared.config import ROOT, SERVICES
+from shared.config import ROOT, SERVICES, amqp_uri
 from shared.crypto import new_key
 
 SERVICE_CLASSES = {name: f"services.{name}.service:{name.capitalize()}Service" for name in SERVICES}
@@ -110,6 +110,8 @@ class Stack:
         # the web app runs beside the gateway: the gateway trusts its X-Forwarded-For
         self.env = {"GATEWAY_TRUSTED_PROXIES": "127.0.0.1", **os.environ, **env, "PYTHONWARNINGS": "ignore",
                     "PYTHONUNBUFFERED": "1"}
+        # config.yaml takes the broker from the environment; its default is shared.config's
+        self.env["AMQP_URI"] = self.env.get("AMQP_URI") or amqp_uri()
         self.scale = scale or {}
         self.stdout = stdout
         self.processes: list[subprocess.Popen] = []

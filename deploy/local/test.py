@@ -6,11 +6,11 @@ import os
 import subprocess
 import sys
 
-from deploy.local.machine import ensure_with
-from shared.config import ROOT
+from deploy.local.machine import ensure_with, server_command
+from shared.config import ROOT, amqp_uri, rabbit_api_uri
 
-BROKER = ROOT / "deploy" / "local" / "broker.py"
-POSTGRES = ROOT / "deploy" / "local" / "postgres.py"
+BROKER = "deploy.local.broker"
+POSTGRES = "deploy.local.postgres"
 DEFAULT_PG_URI = "postgresql://postgres@127.0.0.1:5433/postgres"
 CHROMIUM = "/usr/bin/chromium"  # Debian's; the browser tests drive it with Playwright
 BROWSER_TESTS = "tests/web"
@@ -26,10 +26,8 @@ def main(argv):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     if broker == "started":  # tests/test_zz_no_plaintext.py then scans this broker's data directory
         env["SECTO_TEST_BROKER_STARTED"] = "1"
-    amqp = env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
     database = None
-    pytest = [sys.executable, "-m", "pytest", "--amqp-uri", amqp,
-              "--rabbit-api-uri", env.get("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672"),
+    pytest = [sys.executable, "-m", "pytest", "--amqp-uri", amqp_uri(), "--rabbit-api-uri", rabbit_api_uri(),
               "--suppress-nameko-eventlet-notification"]
     try:
         if postgres:
@@ -42,9 +40,9 @@ def main(argv):
                    for args, session_env in sessions(argv))
     finally:
         if database == "started":
-            subprocess.run([sys.executable, str(POSTGRES), "stop"], env=env)
+            server_command(POSTGRES, "stop", env)
         if broker == "started":
-            subprocess.run([sys.executable, str(BROKER), "stop"])
+            server_command(BROKER, "stop")
 
 
 def sessions(argv):

@@ -9,9 +9,9 @@ import requests
 from nameko import config
 from nameko.exceptions import ReplyQueueExpiredWithPendingReplies
 
+from shared.config import rabbit_api_uri
 from shared.messaging import (PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE, PARTNER_FUELING_QUEUE,
                               PARTNER_MIGRATING_QUEUE, PARTNER_QUEUE_ARGUMENTS, ReplyListener, declare_topology)
-from shared.testing import rabbit_api_uri
 from shared.waiting import wait_for
 
 

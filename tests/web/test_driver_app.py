@@ -26,7 +26,7 @@ COUNT_GEOLOCATION = """
 @pytest.fixture
 def driver(admin, account, make_org, make_person, stack):
     """A driver with a leased car (fleet vehicle + active contract with the wash add-on)."""
-    from tests.test_fleet_api import activate, contract_body, created, vehicle_body
+    from testing.data import activate, contract_body, created, vehicle_body
     company = make_org()
     person = make_person(first_name="Kaisa")
     username, password, _ = account("driver", person_id=person["id"])

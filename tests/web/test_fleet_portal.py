@@ -8,7 +8,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.test_fleet_api import activate, contract_body, created, vehicle_body
+from testing.data import activate, contract_body, created, vehicle_body
 from tests.web.conftest import assert_accessible, login, text_of
 
 SOON = dt.date.today() + dt.timedelta(days=20)
@@ -16,7 +16,7 @@ SOON = dt.date.today() + dt.timedelta(days=20)
 
 @pytest.fixture(scope="module")
 def fleet(admin):
-    from tests.conftest import unique_business_id
+    from testing.data import unique_business_id
 
     def org(name, parent=None):
         return created(admin.post("/organisations", json={"name": name, "business_id": unique_business_id(),

@@ -8,8 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import unique_national_id
-from tests.test_fleet_api import contract_body, vehicle_body
+from testing.data import contract_body, unique_national_id, vehicle_body
 from tests.web.conftest import assert_accessible, login, text_of
 
 EXPORT_PARTS = {"identity", "fleet", "driver", "billing", "kyc", "marketing", "gateway"}

@@ -1,9 +1,9 @@
 """Create (or update) a fuel partner's broker user that may only publish to `partner.fueling`,
 and only with its own routing key `fueling.<partner>`: no configure, no read, no other exchange.
 
-    python -m services.driver.partner.broker_user neste [--vhost /] [--password ...] [--api http://guest:guest@127.0.0.1:15672]
+    python -m services.driver.partner.broker_user neste [--vhost /] [--password ...] [--api <management API URI>]
 
-Uses the RabbitMQ management HTTP API (RABBIT_API_URI, default http://guest:guest@127.0.0.1:15672).
+Uses the RabbitMQ management HTTP API (RABBIT_API_URI, default in shared/config.py).
 Prints the partner's AMQP URI once (with a generated password unless --password is given).
 """
 import argparse
@@ -14,7 +14,7 @@ import urllib.parse
 
 import requests
 
-from shared.config import amqp_uri, env
+from shared.config import amqp_uri, rabbit_api_uri
 from shared.messaging import PARTNER_FUELING_EXCHANGE
 
 PARTNER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,30}$")
@@ -25,7 +25,7 @@ def create_partner_user(partner: str, password: str | None = None, vhost: str = 
     """Returns {"username", "password", "uri"}; the username is `partner-<partner>`."""
     if not PARTNER_RE.match(partner):
         raise ValueError("partner: 2-31 characters a-z, 0-9, '-' or '_'")
-    api = urllib.parse.urlparse(api_uri or env("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672"))
+    api = urllib.parse.urlparse(api_uri or rabbit_api_uri())
     base = f"{api.scheme}://{api.hostname}:{api.port}/api"
     auth = (urllib.parse.unquote(api.username or "guest"), urllib.parse.unquote(api.password or "guest"))
     username, password = f"partner-{partner}", password or secrets.token_urlsafe(24)

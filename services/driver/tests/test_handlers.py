@@ -14,8 +14,8 @@ from shared.errors import ValidationFailed
 from shared.messaging import (PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE, REJECT_REASON_HEADER,
                               declare_topology)
 from shared.schemas import load
-from shared.testing import TEST_SECRETS
 from shared.waiting import wait_for
+from testing.stack import TEST_SECRETS
 
 from services.driver import handlers, schemas
 from services.driver.schemas import MAX_DEPTH, fast_parse, nesting_exceeds, parse_partner_message

@@ -4,9 +4,9 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcClient
 from nameko.testing.services import worker_factory
 
-from shared.testing import TEST_SECRETS
 from shared.messaging import declare_topology
 from shared.waiting import wait_for
+from testing.stack import TEST_SECRETS
 
 from services.driver import handlers
 from services.driver.exceptions import ProfileNotFound

@@ -1,27 +1,19 @@
-"""pytest plugin: test secrets, migrated per-service databases, isolated RabbitMQ vhosts,
-and the whole stack (every service + gateway as real processes) for integration tests.
-
-Isolation: every run uses its own vhost, temp directory and free port, so the suite can
-run twice at once and beside `make run`.
-"""
-import os
+"""The whole platform for integration tests and benches: every service, the gateway and the
+web app as real processes (deploy.local.stack) on their own vhost, temp directory and free
+ports, with test secrets and an admin account; a client of its API."""
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.parse
 import uuid
 from pathlib import Path
 
-import pytest
 import requests
-from sqlalchemy.orm import Session
 
-from shared.config import ROOT, SERVICES, env
+from deploy.local.stack import Stack, free_port
+from shared.config import SERVICES, env
 from shared.crypto import new_key
-from shared.db import make_engine
-from shared.migrate import upgrade
+from testing.broker import SESSION_VAR_DIRS, Vhosts
 
 TEST_SECRETS = {
     "SECTO_SECRET_KEY": secrets.token_urlsafe(48),
@@ -35,83 +27,6 @@ ADMIN = ("test-admin", "Admin-password-123")
 UNLIMITED = {"GATEWAY_RATE_PER_IP": "100000", "GATEWAY_BURST_PER_IP": "100000",
              "GATEWAY_RATE_PER_ACCOUNT": "100000", "GATEWAY_BURST_PER_ACCOUNT": "100000",
              "GATEWAY_RATE_PER_LOGIN_IP": "100000", "GATEWAY_BURST_PER_LOGIN_IP": "100000"}
-
-
-def amqp_uri():
-    return env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
-
-
-def rabbit_api_uri():
-    return env("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672")
-
-
-# every directory a stack or private broker of this session wrote (databases, logs, the
-# broker's message store): tests/test_zz_no_plaintext.py scans them all at the session's end
-SESSION_VAR_DIRS: list[Path] = []
-
-
-class Vhosts:
-    """Create and delete RabbitMQ vhosts through the management API."""
-
-    def __init__(self, api_uri=None):
-        parts = urllib.parse.urlparse(api_uri or rabbit_api_uri())
-        self.base = f"{parts.scheme}://{parts.hostname}:{parts.port}/api"
-        self.auth = (parts.username or "guest", parts.password or "guest")
-        self.user = urllib.parse.urlparse(amqp_uri()).username or "guest"
-
-    def create(self, prefix="secto-test") -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
-        requests.put(f"{self.base}/vhosts/{name}", auth=self.auth, timeout=10).raise_for_status()
-        requests.put(f"{self.base}/permissions/{name}/{self.user}", auth=self.auth, timeout=10,
-                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-        return name
-
-    def delete(self, name):
-        requests.delete(f"{self.base}/vhosts/{name}", auth=self.auth, timeout=30)
-
-    def uri(self, name) -> str:
-        parts = urllib.parse.urlparse(amqp_uri())
-        return f"{parts.scheme}://{parts.netloc}/{urllib.parse.quote(name, safe='')}"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def test_secrets():
-    """Unit tests read keys from the environment like the services do."""
-    saved = {name: os.environ.get(name) for name in TEST_SECRETS}
-    os.environ.update(TEST_SECRETS)
-    yield TEST_SECRETS
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture
-def db_session_factory(tmp_path):
-    """db_session_factory('fleet') -> a Session on a fresh SQLite database migrated to head
-    (so the tests also prove that models and migrations agree)."""
-    engines = []
-
-    def make(service: str) -> Session:
-        url = env(f"TEST_{service.upper()}_DATABASE_URL") or f"sqlite:///{tmp_path / (service + '.db')}"
-        upgrade(service, url)
-        engine = make_engine(url)
-        engines.append(engine)
-        return Session(engine, expire_on_commit=False)
-
-    yield make
-    for engine in engines:
-        engine.dispose()
-
-
-@pytest.fixture
-def vhost_uri():
-    """A fresh vhost for one test; its AMQP URI."""
-    vhosts = Vhosts()
-    name = vhosts.create()
-    yield vhosts.uri(name)
-    vhosts.delete(name)
 
 
 class _FromAddress(requests.adapters.HTTPAdapter):
@@ -242,8 +157,6 @@ class PostgresDatabases:
 def start_stack(scale=None, extra_env=None, amqp_uri=None, supervise=False):
     """Whole platform on its own vhost (or on `amqp_uri`, e.g. a private broker), temp var
     dir and free port; with `supervise`, a process that dies is restarted as `make run` does."""
-    from deploy.local.stack import Stack, free_port
-
     vhosts = Vhosts()
     vhost = None if amqp_uri else vhosts.create("secto-stack")
     amqp_uri = amqp_uri or vhosts.uri(vhost)
@@ -282,69 +195,3 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None, supervise=False):
     if supervise:
         stack.supervise()
     return running
-
-
-@pytest.fixture(scope="session")
-def stack():
-    """The platform, started once for all integration tests of a session."""
-    running = start_stack()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="session")
-def admin(stack) -> ApiClient:
-    return stack.admin()
-
-
-class PrivateBroker:
-    """A RabbitMQ node of its own (ports, node name, data dir) for tests that restart the
-    broker without disturbing anything else."""
-
-    def __init__(self, var_dir=None):
-        from deploy.local.machine import answers
-        from deploy.local.stack import free_port
-
-        if var_dir is None:
-            var_dir = Path(tempfile.mkdtemp(prefix="secto-broker-"))
-            var_dir.chmod(0o755)  # the rabbitmq user may enter (else broker.py keeps the data elsewhere)
-        self.var_dir = Path(var_dir)
-        SESSION_VAR_DIRS.append(self.var_dir)
-        port = next(p for p in range(5673, 5700)  # its distribution port is AMQP + 20000
-                    if not answers("127.0.0.1", p) and not answers("127.0.0.1", p + 20000))
-        self.uri = f"amqp://guest:guest@127.0.0.1:{port}/"
-        self.env = {**os.environ, "AMQP_URI": self.uri, "RABBIT_MGMT_PORT": str(free_port()),
-                    "SECTO_VAR_DIR": str(var_dir), "RABBITMQ_NODENAME": f"secto-test-{port}@localhost"}
-
-    def _broker(self, command):
-        done = subprocess.run([sys.executable, str(ROOT / "deploy" / "local" / "broker.py"), command], env=self.env,
-                              capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"broker.py {command} failed ({done.returncode}):\n{done.stderr}")
-
-    def start(self):
-        self._broker("ensure")
-
-    def stop(self):
-        self._broker("stop")
-
-
-def declare_event_queue(uri, queue, source, event):
-    """A durable queue of the caller's own on `source`'s `event`: it keeps every such event,
-    also through a broker restart, to be counted or read later."""
-    import pika
-
-    connection = pika.BlockingConnection(pika.URLParameters(uri))
-    channel = connection.channel()
-    channel.exchange_declare(f"{source}.events", exchange_type="topic", durable=True)
-    channel.queue_declare(queue, durable=True)
-    channel.queue_bind(queue, f"{source}.events", event)
-    connection.close()
-
-
-@pytest.fixture
-def private_broker():
-    broker = PrivateBroker()
-    broker.start()
-    yield broker
-    broker.stop()
