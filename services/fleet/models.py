@@ -7,9 +7,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
-from services.fleet.schemas import (CONTRACT_STATUSES, ODOMETER_SOURCES, POWER_SOURCES, SERVICE_EVENT_KINDS,
-                                    VEHICLE_CLASSES, VEHICLE_STATUSES)
-
 OPEN_CONTRACT_STATUSES = ("ordered", "awaiting_delivery", "active")
 # contract state machine: status -> statuses it may move to
 TRANSITIONS = {

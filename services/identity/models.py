@@ -6,8 +6,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
-from services.identity.schemas import (CUSTOMER_TYPES, RELATIONSHIP_TRANSITIONS, ROLES, ROLE_KINDS, SCOPES,
-                                       SERVICE_ORDER_STATUSES)
+from services.identity.schemas import RELATIONSHIP_TRANSITIONS
 
 
 class Base(DeclarativeBase):

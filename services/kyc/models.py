@@ -7,8 +7,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
-from services.kyc.schemas import CASE_STATUSES, DOCUMENT_TYPES
-
 TRANSITIONS = {"pending": {"verified", "rejected"}, "verified": {"expired"}, "rejected": set(), "expired": set()}
 PARTY_KINDS = ("beneficial_owner", "pep")
 
