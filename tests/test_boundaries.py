@@ -34,7 +34,7 @@ def module_name(path: Path) -> str:
 
 
 def _literal_prefix(node):
-    """The text of a string argument, with `{x}` for each f-string placeholder."""
+    """The text of a string argument, with `x` for each f-string placeholder."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
@@ -43,10 +43,14 @@ def _literal_prefix(node):
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
-    """(line, dotted name) of every import in the file: `from a.b import c` is a.b.c, relative
-    imports resolved, importlib calls with a literal (or f-string) name included."""
-    tree = ast.parse(path.read_text(), filename=str(path))
     package = module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else module_name(path)
+    return imports_in(path.read_text(), package)
+
+
+def imports_in(source: str, package: str) -> list[tuple[int, str]]:
+    """(line, dotted name) of every import in `source` (a module of `package`): `from a.b import c`
+    is a.b.c, relative imports resolved, importlib calls with a literal (or f-string) name included."""
+    tree = ast.parse(source)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -82,6 +86,14 @@ def contract_violations(folder):
             if not CONTRACT.match(module):
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     return bad
+
+
+def test_the_check_sees_relative_and_dynamic_imports():
+    source = ("import importlib\nfrom . import models\nfrom .schemas import Vehicle\n"
+              "importlib.import_module(f'services.{name}.exceptions')\n")
+    assert imports_in(source, "services.fleet") == [(1, "importlib"), (2, "services.fleet.models"),
+                                                    (3, "services.fleet.schemas.Vehicle"),
+                                                    (4, "services.x.exceptions")]
 
 
 @pytest.mark.parametrize("folder", ["gateway", "web"])
