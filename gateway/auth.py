@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from nameko.extensions import DependencyProvider
 
 from shared import tokens
-from shared.db import STAFF_SCOPE
 from shared.errors import NotFound, Unauthorized
+from shared.scope import STAFF_SCOPE
 
 STAFF = ("staff",)
 FLEET_MANAGER = ("fleet_manager",)

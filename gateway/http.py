@@ -18,8 +18,7 @@ from werkzeug.routing import BaseConverter, Map
 from werkzeug.wrappers import Request, Response
 
 from shared import config, validators
-from shared.errors import (NotFound, PayloadTooLarge, SectoError, TooManyRequests, UnsupportedMediaType,
-                           ValidationFailed)
+from shared.errors import NotFound, PayloadTooLarge, SectoError, UnsupportedMediaType, ValidationFailed
 from shared.logging import CORRELATION_ID, get_logger
 from shared.metrics import HTTP_SECONDS
 from shared.schemas import PageQuery, load
@@ -40,8 +39,9 @@ def json_response(payload, status=200, headers=None) -> Response:
 
 
 def error_response(error: SectoError) -> Response:
+    """By status and code only: a service's error arrives as its kernel class (shared.errors)."""
     headers = {}
-    if isinstance(error, TooManyRequests) and error.details.get("retry_after"):
+    if error.status == 429 and error.details.get("retry_after"):
         headers["Retry-After"] = str(error.details["retry_after"])
     return json_response({"error": error.code, "message": error.message, "details": error.details},
                          error.status, headers)

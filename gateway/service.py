@@ -1,6 +1,5 @@
 from shared.logging import CorrelationLog, configure
 
-from gateway import errors  # noqa: F401  (registers the services' error types)
 from gateway.auth import Auth
 from gateway.dependencies import Rpc
 from gateway.routes.billing import BillingRoutes

@@ -10,7 +10,7 @@ from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from user_agents import parse as parse_user_agent
 
-from shared.db import utcnow
+from shared.clock import utcnow
 from shared.logging import get_logger
 from shared.messaging import REQUEST_LOGGED
 

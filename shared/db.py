@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from shared import config
+from shared.clock import utcnow
 from shared.errors import ValidationFailed
+from shared.scope import STAFF_SCOPE, MissingScope, checked_scope, is_staff, visible
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,10 +42,6 @@ def new_metadata() -> MetaData:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class UTCDateTime(TypeDecorator):
@@ -245,40 +243,11 @@ def paginate(session: Session, stmt, order_by, limit: int, cursor: str | None):
     return rows, _encode_cursor([getattr(last, column.key) for column in order_by])
 
 
-# --- the one scope policy ---------------------------------------------------------
-# Every RPC that returns customer data takes the caller's scope explicitly: STAFF_SCOPE
-# (everything) or the list of organisation (customer) ids the caller may see. Rows are
-# filtered by the organisation that owned them when they were made, never by where a
-# vehicle is now. A missing or malformed scope is a programming error, never "everything".
-
-STAFF_SCOPE = "staff"
-
-
-class MissingScope(TypeError):
-    """An RPC that returns customer data was called without the caller's scope."""
-
-
-def checked_scope(scope):
-    """STAFF_SCOPE or a list of ids; anything else (None included) raises MissingScope."""
-    if scope == STAFF_SCOPE:
-        return scope
-    if isinstance(scope, (list, tuple)) and all(isinstance(value, str) for value in scope):
-        return list(scope)
-    raise MissingScope(f"scope must be {STAFF_SCOPE!r} or a list of organisation ids, not {scope!r}")
-
-
-def is_staff(scope) -> bool:
-    return checked_scope(scope) == STAFF_SCOPE
-
+# --- the one scope policy (shared.scope); its SQL half -----------------------------
 
 def in_scope(column, scope):
     """SQL condition: `column` (the owning organisation of a row) is in the caller's scope."""
     return true() if is_staff(scope) else column.in_(scope)
-
-
-def visible(value, scope) -> bool:
-    """The same for a loaded row's value."""
-    return is_staff(scope) or value in scope
 
 
 def insert_or_update(session: Session, table):

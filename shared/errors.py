@@ -1,9 +1,10 @@
-"""One error hierarchy. Services raise subclasses; the gateway maps them by isinstance.
+"""One error hierarchy. Services raise subclasses; callers map them by status and code.
 
-Every subclass registers itself with nameko so an RPC caller gets the real type back
-(not a RemoteError) wherever the class has been imported.
+Over RPC an error travels as the kernel class below it derives from (a service's
+`FileTooLarge` as a `PayloadTooLarge`) with its message, details, code and status in its
+arguments (`on_wire`; shared.messaging sends and registers them), so a caller such as the
+gateway needs none of the service's exception classes: it reads `status` and `code`.
 """
-from nameko.exceptions import get_module_path, registry
 
 
 class SectoError(Exception):
@@ -11,8 +12,10 @@ class SectoError(Exception):
     code = "internal_error"
     default_message = "Internal error"
 
-    def __init__(self, message=None, details=None):
-        super().__init__(message or self.default_message, details or {})
+    def __init__(self, message=None, details=None, code=None, status=None):
+        self.code = code or self.code
+        self.status = int(status or self.status)  # nameko sends numbers in arguments as strings
+        super().__init__(message or self.default_message, details or {}, self.code, self.status)
 
     @property
     def message(self):
@@ -22,15 +25,14 @@ class SectoError(Exception):
     def details(self):
         return self.args[1]
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        registry[get_module_path(cls)] = cls
+    def on_wire(self) -> "SectoError":
+        """This error as an RPC caller receives it: an instance of the kernel class it derives
+        from, with the same message, details, code and status."""
+        kernel = next(cls for cls in type(self).__mro__ if cls in KERNEL_ERRORS)
+        return kernel(self.message, self.details, self.code, self.status)
 
     def __str__(self):
         return self.message
-
-
-registry[get_module_path(SectoError)] = SectoError
 
 
 class ValidationFailed(SectoError):
@@ -82,3 +84,8 @@ class ServiceUnavailable(SectoError):
     status = 503
     code = "service_unavailable"
     default_message = "A service did not answer"
+
+
+# what travels over RPC (SectoError.on_wire); shared.messaging registers them with nameko
+KERNEL_ERRORS = (SectoError, ValidationFailed, Unauthorized, NotFound, Conflict, PayloadTooLarge,
+                 UnsupportedMediaType, TooManyRequests, ServiceUnavailable)

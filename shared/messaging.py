@@ -12,10 +12,12 @@ from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT
 from nameko.events import EventHandler
-from nameko.timer import Timer
+from nameko.exceptions import deserialize_to_instance
 from nameko.standalone.events import get_event_exchange
+from nameko.timer import Timer
 
 from shared.db import finish_unit_of_work
+from shared.errors import KERNEL_ERRORS, SectoError
 
 # identity
 PERSON_CREATED = "person_created"
@@ -63,8 +65,6 @@ PARTNER_FUELING_QUEUE = "driver.partner_fueling"
 PARTNER_FUELING_BINDING = "fueling.#"
 PARTNER_FUELING_DEAD_QUEUE = "partner.fueling.dead"
 REJECT_REASON_HEADER = "x-reject-reason"
-# A partner message body over this size is dead-lettered unparsed (and truncated to it there).
-PARTNER_MAX_BODY_BYTES = 64 * 1024
 # driver.partner_fueling is a quorum queue: the broker dead-letters a message delivered more than
 # x-delivery-limit times (one that kills the consumer process, say) into partner.fueling.dead with
 # x-first-death-reason "delivery_limit"; once full, publishes are refused (the partner's confirm fails).
@@ -202,7 +202,20 @@ class TransientPublisher(Publisher):
 
 
 class TransientResponder(nameko_rpc.Responder):
+    """A SectoError goes out as its kernel class (SectoError.on_wire): the caller rebuilds it
+    from nameko's registry with status and code, whichever service class was raised."""
     publisher_cls = TransientPublisher
+
+    def send_response(self, result, exc_info):
+        if exc_info is None or not isinstance(exc_info[1], SectoError):
+            return super().send_response(result, exc_info)
+        wire = exc_info[1].on_wire()
+        super().send_response(result, (type(wire), wire, exc_info[2]))
+        return result, exc_info
+
+
+for _error in KERNEL_ERRORS:
+    deserialize_to_instance(_error)
 
 
 class TransientRpcConsumer(nameko_rpc.RpcConsumer):

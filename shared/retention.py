@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from marshmallow import Schema, fields
 from sqlalchemy import Date, String, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +24,7 @@ from shared.messaging import rpc, timer
 from shared import config
 from shared.db import UTCDateTime, utcnow
 from shared.errors import ValidationFailed
+from shared.schemas import RetentionRule, RetentionSchedule  # noqa: F401  (the RPC's answer)
 from shared.logging import get_logger
 from shared.metrics import RETENTION_REMOVED, RETENTION_RUNS
 
@@ -131,23 +131,6 @@ class Rule:
 
 def find(rules, category) -> Rule:
     return next(rule for rule in rules if rule.category == category)
-
-
-class RetentionRule(Schema):
-    service = fields.String(required=True)
-    category = fields.String(required=True)
-    data = fields.String(required=True)
-    period = fields.String(required=True, metadata={"description": "e.g. 30d, 12m, 5y (SECTO_RETENTION overrides)"})
-    starts = fields.String(required=True, metadata={"description": "what starts the period"})
-    from_year_end = fields.Boolean(required=True,
-                                   metadata={"description": "the period runs from the end of that year"})
-    legal_basis = fields.String(required=True)
-    action = fields.String(required=True, metadata={"description": "deleted | anonymised"})
-    enforced_by = fields.String(required=True)
-
-
-class RetentionSchedule(Schema):
-    items = fields.List(fields.Nested(RetentionRule), required=True)
 
 
 def describe(service: str, rules) -> list[dict]:

@@ -201,3 +201,22 @@ class PersonErasedEvent(EventSchema):
 class PageQuery(QuerySchema):
     limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     cursor = fields.String(load_default=None)
+
+
+# --- the retention schedule every service answers (shared.retention) -------------------
+
+class RetentionRule(Schema):
+    service = fields.String(required=True)
+    category = fields.String(required=True)
+    data = fields.String(required=True)
+    period = fields.String(required=True, metadata={"description": "e.g. 30d, 12m, 5y (SECTO_RETENTION overrides)"})
+    starts = fields.String(required=True, metadata={"description": "what starts the period"})
+    from_year_end = fields.Boolean(required=True,
+                                   metadata={"description": "the period runs from the end of that year"})
+    legal_basis = fields.String(required=True)
+    action = fields.String(required=True, metadata={"description": "deleted | anonymised"})
+    enforced_by = fields.String(required=True)
+
+
+class RetentionSchedule(Schema):
+    items = fields.List(fields.Nested(RetentionRule), required=True)

@@ -13,9 +13,10 @@ import requests
 
 from services.driver.partner.broker_user import create_partner_user
 from services.driver.partner.publish import Publisher
+from services.driver.schemas import PARTNER_MAX_BODY_BYTES
 from shared.config import rabbit_api_uri
 from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE,
-                              PARTNER_MAX_BODY_BYTES, REJECT_REASON_HEADER, VEHICLE_ASSIGNED)
+                              REJECT_REASON_HEADER, VEHICLE_ASSIGNED)
 from shared.waiting import wait_for
 from testing.data import random_plate, unique_phone
 from tests.test_driver_api import make_driver, publish  # noqa: F401  (fixtures)

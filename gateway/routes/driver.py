@@ -3,8 +3,8 @@ import base64
 from werkzeug.wrappers import Response
 
 from services.driver import schemas
-from shared.db import STAFF_SCOPE
 from shared.errors import NotFound
+from shared.scope import STAFF_SCOPE
 
 from gateway.auth import DRIVER, STAFF, STAFF_OR_MANAGER
 from gateway.dependencies import gather

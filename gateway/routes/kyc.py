@@ -6,7 +6,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from services.kyc import schemas
-from services.kyc.exceptions import FileTooLarge
 from shared.errors import NotFound, UnsupportedMediaType, ValidationFailed
 
 from gateway.auth import STAFF
@@ -65,12 +64,12 @@ class KycRoutes:
         try:
             upload = request.files.get("file")
         except RequestEntityTooLarge:
-            raise FileTooLarge(details={"max_bytes": schemas.MAX_FILE_BYTES}) from None
+            raise schemas.FileTooLarge(details={"max_bytes": schemas.MAX_FILE_BYTES}) from None
         if upload is None:
             raise ValidationFailed("No file", {"file": ["Missing data for required field."]})
         content = upload.read(schemas.MAX_FILE_BYTES + 1)
         if len(content) > schemas.MAX_FILE_BYTES:
-            raise FileTooLarge(details={"max_bytes": schemas.MAX_FILE_BYTES})
+            raise schemas.FileTooLarge(details={"max_bytes": schemas.MAX_FILE_BYTES})
         return self.rpc.kyc.store_file(case_id, base64.b64encode(content).decode())
 
     @route("GET", "/kyc/cases/<string:case_id>/document-file", summary="Download the identity document",

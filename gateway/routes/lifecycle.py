@@ -2,7 +2,7 @@
 answering for its own data. Both must be complete: a service that does not answer is 503."""
 from nameko.exceptions import MethodNotFound
 
-from shared.db import utcnow
+from shared.clock import utcnow
 from shared.errors import ServiceUnavailable
 
 from gateway.auth import DRIVER, STAFF

@@ -1,7 +1,7 @@
 """The retention schedule (GDPR art. 5(1)(e)), read-only: each service answers for the part
 it enforces, with the periods its configuration gives. There is no HTTP way to run it."""
 from shared.config import SERVICES
-from shared.retention import RetentionSchedule
+from shared.schemas import RetentionSchedule
 
 from gateway.auth import STAFF
 from gateway.http import route

@@ -7,8 +7,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
-METHODS = ("paper", "e_invoice", "email")
-INVOICE_STATUSES = ("open", "sent", "paid", "credited")
 DEFAULT_TERMS_DAYS = 14
 MONEY = Numeric(12, 2)
 

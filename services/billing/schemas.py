@@ -1,9 +1,14 @@
+"""The billing service's public contract: what its RPC methods take and answer, the events it
+publishes (if any) and the enums they use. The gateway and the service both import it; it imports no
+ORM, no nameko and nothing else of the service (models take their enums from here).
+"""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared import validators
 from shared.schemas import Id, Money, StrictSchema
 
-from services.billing.models import INVOICE_STATUSES, METHODS
+METHODS = ("paper", "e_invoice", "email")
+INVOICE_STATUSES = ("open", "sent", "paid", "credited")
 
 Text = fields.String
 PERIOD = validate.Regexp(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", error="Use YYYY-MM (1900-2099).")

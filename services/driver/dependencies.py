@@ -29,11 +29,10 @@ from shared.db import Database, make_engine
 from shared.errors import ValidationFailed
 from shared.logging import get_logger
 from shared.metrics import DEAD_LETTERED, PARTNER_FUELINGS
-from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_QUEUE,
-                              PARTNER_MAX_BODY_BYTES, REJECT_REASON_HEADER)
+from shared.messaging import FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_QUEUE, REJECT_REASON_HEADER
 
 from services.driver import handlers
-from services.driver.schemas import parse_partner_message, reject_reason
+from services.driver.schemas import PARTNER_MAX_BODY_BYTES, parse_partner_message, reject_reason
 
 log = get_logger(__name__)
 EVENTS_EXCHANGE = "driver.events"  # nameko's exchange for events of the driver service

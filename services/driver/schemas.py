@@ -1,3 +1,7 @@
+"""The driver service's public contract: what its RPC methods take and answer, the events it
+publishes (if any) and the enums they use. The gateway and the service both import it; it imports no
+ORM, no nameko and nothing else of the service (models take their enums from here).
+"""
 import datetime as dt
 import functools
 import json
@@ -6,10 +10,9 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
-from shared.db import utcnow
 from shared import validators
+from shared.clock import utcnow
 from shared.errors import ValidationFailed
-from shared.messaging import PARTNER_MAX_BODY_BYTES
 from shared.schemas import EventSchema, Id, Money, Phone, QuerySchema, RegistrationNumber, StrictSchema, load
 
 
@@ -236,6 +239,8 @@ ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]
 MONEY_RE = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 TEXT_LIMITS = {"partner": 50, "product": 100, "company": 100, "municipality": 100, "station": 200}
 MAX_PHONE_LENGTH, MAX_PLATE_LENGTH = 32, 16
+# A partner message body over this size is dead-lettered unparsed (and truncated to it there).
+PARTNER_MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 8  # a fueling is one flat object; an extra field may nest a little
 LITERS_PLACES, MONEY_PLACES, MAX_LITERS = Decimal("0.001"), Decimal("0.01"), Decimal(100000)
 

@@ -7,10 +7,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
-VEHICLE_CLASSES = ("passenger_car", "van", "truck", "bus", "trailer", "motorcycle", "other")
-POWER_SOURCES = ("petrol", "diesel", "electric", "hybrid", "plugin_hybrid", "gas", "other")
-VEHICLE_STATUSES = ("ordered", "awaiting_delivery", "in_use", "returned", "sold")
-CONTRACT_STATUSES = ("ordered", "awaiting_delivery", "active", "ended", "terminated")
 OPEN_CONTRACT_STATUSES = ("ordered", "awaiting_delivery", "active")
 # contract state machine: status -> statuses it may move to
 TRANSITIONS = {
@@ -20,8 +16,6 @@ TRANSITIONS = {
     "ended": set(),
     "terminated": set(),
 }
-ODOMETER_SOURCES = ("service_invoice", "customer", "driver_log", "fueling")
-SERVICE_EVENT_KINDS = ("maintenance", "wash")
 MONEY = Numeric(12, 2)
 
 

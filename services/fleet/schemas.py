@@ -1,11 +1,19 @@
+"""The fleet service's public contract: what its RPC methods take and answer, the events it
+publishes (if any) and the enums they use. The gateway and the service both import it; it imports no
+ORM, no nameko and nothing else of the service (models take their enums from here).
+"""
 import datetime as dt
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.schemas import EventSchema, Id, Money, Phone, PostalCode, QuerySchema, RegistrationNumber, StrictSchema, Vin
 
-from services.fleet.models import (CONTRACT_STATUSES, ODOMETER_SOURCES, POWER_SOURCES, SERVICE_EVENT_KINDS,
-                                   VEHICLE_CLASSES, VEHICLE_STATUSES)
+VEHICLE_CLASSES = ("passenger_car", "van", "truck", "bus", "trailer", "motorcycle", "other")
+POWER_SOURCES = ("petrol", "diesel", "electric", "hybrid", "plugin_hybrid", "gas", "other")
+VEHICLE_STATUSES = ("ordered", "awaiting_delivery", "in_use", "returned", "sold")
+CONTRACT_STATUSES = ("ordered", "awaiting_delivery", "active", "ended", "terminated")
+ODOMETER_SOURCES = ("service_invoice", "customer", "driver_log", "fueling")
+SERVICE_EVENT_KINDS = ("maintenance", "wash")
 
 Text = fields.String
 MONTH = validate.Regexp(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", error="Use YYYY-MM (1900-2099).")

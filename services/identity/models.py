@@ -6,8 +6,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
-ROLES = ("staff", "fleet_manager", "driver")
-SCOPES = ("company", "group")
+from services.identity.schemas import RELATIONSHIP_TRANSITIONS
 
 
 class Base(DeclarativeBase):
@@ -76,12 +75,6 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-
-
-ROLE_KINDS = ("contact", "representative", "car_user", "decision_maker")
-CUSTOMER_TYPES = ("private", "corporate")
-RELATIONSHIP_TRANSITIONS = {"prospect": {"customer"}, "customer": {"former"}, "former": set()}
-SERVICE_ORDER_STATUSES = ("open", "in_progress", "done", "cancelled")
 
 
 class PersonRole(Base):

@@ -1,10 +1,18 @@
+"""The identity service's public contract: what its RPC methods take and answer, the events it
+publishes (if any) and the enums they use. The gateway and the service both import it; it imports no
+ORM, no nameko and nothing else of the service (models take their enums from here).
+"""
 from marshmallow import EXCLUDE, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from shared.schemas import BusinessId, Id, NationalId, Phone, PostalCode, RegistrationNumber, StrictSchema
 
-from services.identity.models import (CUSTOMER_TYPES, RELATIONSHIP_TRANSITIONS, ROLE_KINDS, ROLES, SCOPES,
-                                      SERVICE_ORDER_STATUSES)
+ROLES = ("staff", "fleet_manager", "driver")
+SCOPES = ("company", "group")
+ROLE_KINDS = ("contact", "representative", "car_user", "decision_maker")
+CUSTOMER_TYPES = ("private", "corporate")
+RELATIONSHIP_TRANSITIONS = {"prospect": {"customer"}, "customer": {"former"}, "former": set()}
+SERVICE_ORDER_STATUSES = ("open", "in_progress", "done", "cancelled")
 
 Name = lambda: fields.String(required=True, validate=validate.Length(min=1, max=100))  # noqa: E731
 

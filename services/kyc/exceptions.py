@@ -1,4 +1,6 @@
-from shared.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
+from shared.errors import Conflict, NotFound, UnsupportedMediaType
+
+from services.kyc.schemas import FileTooLarge  # noqa: F401  (in the contract: the gateway raises it too)
 
 
 class CaseNotFound(NotFound):
@@ -19,11 +21,6 @@ class IllegalTransition(Conflict):
 class NotVerifiable(Conflict):
     code = "kyc_not_verifiable"
     default_message = "A case is verified only with a valid identity document"
-
-
-class FileTooLarge(PayloadTooLarge):
-    code = "file_too_large"
-    default_message = "The document file is larger than 10 MB"
 
 
 class FileTypeNotAllowed(UnsupportedMediaType):

@@ -7,9 +7,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
-CASE_STATUSES = ("pending", "verified", "rejected", "expired")
 TRANSITIONS = {"pending": {"verified", "rejected"}, "verified": {"expired"}, "rejected": set(), "expired": set()}
-DOCUMENT_TYPES = ("passport", "id_card", "driving_licence", "residence_permit")
 PARTY_KINDS = ("beneficial_owner", "pep")
 
 

@@ -1,15 +1,27 @@
+"""The kyc service's public contract: what its RPC methods take and answer, the events it
+publishes (if any) and the enums they use. The gateway and the service both import it; it imports no
+ORM, no nameko and nothing else of the service (models take their enums from here).
+"""
 import datetime as dt
 
 import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.errors import PayloadTooLarge
 from shared.schemas import Id, NationalId, StrictSchema
 
-from services.kyc.models import CASE_STATUSES, DOCUMENT_TYPES
+CASE_STATUSES = ("pending", "verified", "rejected", "expired")
+DOCUMENT_TYPES = ("passport", "id_card", "driving_licence", "residence_permit")
 
 Text = fields.String
 ACCEPTED_FILE_TYPES = ("application/pdf", "image/jpeg", "image/png")
 MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class FileTooLarge(PayloadTooLarge):
+    """Raised by the gateway (a body too large to forward) and by the service alike."""
+    code = "file_too_large"
+    default_message = "The document file is larger than 10 MB"
 
 
 class Country(fields.String):

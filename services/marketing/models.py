@@ -6,9 +6,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import IdColumn, UTCDateTime, new_id, new_metadata, utcnow
 from shared.retention import RetentionLeaseMixin
 
-PURPOSES = ("email_marketing", "sms_marketing", "phone_marketing", "profiling", "location_tracking")
-STATUSES = ("granted", "withdrawn", "prohibited")
-CHANNEL_PURPOSE = {"email": "email_marketing", "sms": "sms_marketing", "phone": "phone_marketing"}
+from services.marketing.schemas import CHANNEL_PURPOSE, PURPOSES, STATUSES
 
 
 class Base(DeclarativeBase):

@@ -1,10 +1,16 @@
+"""The marketing service's public contract: what its RPC methods take and answer, the events it
+publishes (if any) and the enums they use. The gateway and the service both import it; it imports no
+ORM, no nameko and nothing else of the service (models take their enums from here).
+"""
 import datetime as dt
 
 from marshmallow import EXCLUDE, fields, validate
 
 from shared.schemas import Id, StrictSchema
 
-from services.marketing.models import CHANNEL_PURPOSE, PURPOSES, STATUSES
+PURPOSES = ("email_marketing", "sms_marketing", "phone_marketing", "profiling", "location_tracking")
+STATUSES = ("granted", "withdrawn", "prohibited")
+CHANNEL_PURPOSE = {"email": "email_marketing", "sms": "sms_marketing", "phone": "phone_marketing"}
 
 
 class ConsentChange(StrictSchema):
