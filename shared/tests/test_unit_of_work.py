@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from shared.db import Database, IdColumn, make_engine, new_metadata, publish
 from shared.errors import Conflict
 from shared.messaging import rpc
-from testing import declare_event_queue
+from testing.broker import declare_event_queue
 
 
 class Base(DeclarativeBase):
