@@ -14,10 +14,9 @@ ORG, DRIVER, NEXT_DRIVER = (str(uuid.uuid4()) for _ in range(3))
 
 @pytest.fixture
 def service(session):
-    events = []
-    worker = worker_factory(FleetService, db=session, actor={"account_id": None},
-                            dispatch=lambda name, payload: events.append((name, payload)))
-    worker.events = events
+    worker = worker_factory(FleetService, db=session, actor={"account_id": None})
+    # the events the use cases collected for the unit of work to send after its commit (shared.db.publish)
+    worker.events = session.info.setdefault("secto.events", [])
     return worker
 
 
