@@ -11,7 +11,7 @@ from shared.schemas import load
 from services.fleet import exceptions as exc
 from services.fleet import schemas
 from services.fleet.handlers import contracts, deliveries, fuelings, odometer, reports, service_events, vehicles
-from services.fleet.models import remaining_months
+from services.fleet.models import Contract, Vehicle, remaining_months
 
 ORG = str(uuid.uuid4())
 
@@ -227,3 +227,32 @@ def test_migration_gives_existing_rows_the_vehicles_organisation(tmp_path):
         for table in ("odometer_readings", "service_events", "fuelings", "deliveries"):
             assert db.execute(text(f"SELECT organisation_id FROM {table}")).scalar_one() == ORG
     engine.dispose()
+
+
+def test_the_contract_state_machine_is_the_models():
+    car = Vehicle(status="in_use")
+    deal = Contract(status=None)
+    deal.place(car)
+    assert (deal.status, car.status, deal.next_statuses) == ("ordered", "ordered", ["awaiting_delivery", "terminated"])
+    deal.move_to("ordered")  # staying is no move
+    with pytest.raises(ValueError):
+        deal.move_to("active")
+    assert (deal.status, car.status) == ("ordered", "ordered")
+    for status, vehicle_status in (("awaiting_delivery", "awaiting_delivery"), ("active", "in_use"),
+                                   ("ended", "returned")):
+        deal.move_to(status)
+        assert (deal.status, car.status) == (status, vehicle_status)
+    assert deal.next_statuses == []
+
+
+def test_a_refused_contract_change_leaves_the_contract_and_its_vehicle_as_they_were(session):
+    car = vehicle(session)
+    deal = contract(session, car.id)
+    with pytest.raises(ValidationFailed):
+        contracts.update_contract(session, deal.id, {"status": "awaiting_delivery", "lease_rent": Decimal("1"),
+                                                     "ends_on": dt.date(2025, 1, 1)})
+    assert (deal.status, deal.lease_rent, deal.ends_on, car.status) == (
+        "ordered", Decimal("523.40"), dt.date(2028, 12, 31), "ordered")
+    session.commit()  # what the unit of work would commit, had the use case not failed
+    session.expire_all()
+    assert (deal.status, car.status) == ("ordered", "ordered")
