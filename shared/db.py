@@ -302,6 +302,6 @@ def page(items, next_cursor) -> dict:
     return {"items": items, "next_cursor": next_cursor}
 
 
-__all__ = ["Database", "publish", "finish_unit_of_work", "dry_run", "savepoint", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE",
+__all__ = ["Database", "publish", "finish_unit_of_work", "dry_run", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE",
            "MissingScope", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime", "IdColumn", "new_metadata",
            "make_engine"]
