@@ -75,7 +75,7 @@ class DriverService(RetentionEntrypoints, ServiceBase):
     @rpc
     def trip_summary(self, person_id, query):
         return schemas.TripSummary().dump(trips.trip_summary(self.db, person_id,
-                                                                load(schemas.YearQuery(), query)["year"]))
+                                                             load(schemas.YearQuery(), query)["year"]))
 
     @rpc
     def export_trips(self, person_id, query):
@@ -93,7 +93,7 @@ class DriverService(RetentionEntrypoints, ServiceBase):
     @rpc
     def set_tire_storage(self, vehicle_id, payload):
         vehicle = tires.set_tire_storage(self.db, vehicle_id,
-                                            load(schemas.TireStorageUpdate(), payload)["location"])
+                                         load(schemas.TireStorageUpdate(), payload)["location"])
         return schemas.TireStorage().dump(vehicle)
 
     @rpc

@@ -75,7 +75,7 @@ class FleetService(RetentionEntrypoints, ServiceBase):
     @rpc
     def list_contracts(self, scope, filters, limit, cursor=None):
         rows, next_cursor = contracts.list_contracts(self.db, load(schemas.ContractFilter(), filters), limit, cursor,
-                                                    scope)
+                                                     scope)
         return page(schemas.Contract(many=True).dump(rows), next_cursor)
 
     @rpc
@@ -87,7 +87,7 @@ class FleetService(RetentionEntrypoints, ServiceBase):
     @rpc
     def create_dealership(self, payload):
         return schemas.Dealership().dump(dealerships.create_dealership(self.db, load(schemas.DealershipCreate(),
-                                                                                   payload)))
+                                                                                     payload)))
 
     @rpc
     def get_dealership(self, dealership_id):
@@ -120,7 +120,7 @@ class FleetService(RetentionEntrypoints, ServiceBase):
     @rpc
     def list_deliveries(self, scope, filters, limit, cursor=None):
         rows, next_cursor = deliveries.list_deliveries(self.db, load(schemas.DeliveryFilter(), filters), limit, cursor,
-                                                     scope)
+                                                       scope)
         return page(schemas.Delivery(many=True).dump(rows), next_cursor)
 
     # usage
@@ -173,7 +173,7 @@ class FleetService(RetentionEntrypoints, ServiceBase):
     @rpc
     def report_fuel(self, scope, query, limit, cursor=None):
         rows, next_cursor = reports.fuel_report(self.db, load(schemas.FuelQuery(), query), limit, cursor,
-                                                 scope)
+                                                scope)
         return page(schemas.FuelRow(many=True).dump(rows), next_cursor)
 
     @rpc

@@ -10,7 +10,8 @@ from services.driver.models import Fueling, Trip
 
 def vehicle_trips(session, vehicle_id, scope, filters, limit, cursor):
     """The driving log of a vehicle while the caller's organisations used it."""
-    stmt = trips.trips_stmt(vehicle_id=vehicle_id, year=filters.get("year")).where(in_scope(Trip.organisation_id, scope))
+    stmt = trips.trips_stmt(vehicle_id=vehicle_id, year=filters.get("year")).where(
+        in_scope(Trip.organisation_id, scope))
     return paginate(session, stmt, (Trip.date, Trip.odometer_start, Trip.id), limit, cursor)
 
 
