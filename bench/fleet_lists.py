@@ -27,7 +27,7 @@ from shared.db import STAFF_SCOPE, make_engine
 from shared.schemas import MAX_PAGE_SIZE
 from testing.stack import start_stack
 
-from services.fleet import handlers
+from services.fleet.handlers import reports, vehicles
 from services.fleet.models import Fueling, Vehicle
 from testing.data import created, unique_business_id
 
@@ -200,16 +200,16 @@ def handler_calls(engine, pages) -> dict:
     for who, page in pages.items():
         scope = page["scope"]
         calls.update({
-            f"{who}: list_vehicles first page": handler(engine, handlers.list_vehicles, {}, PAGE, None, scope),
-            f"{who}: list_vehicles deep page": handler(engine, handlers.list_vehicles, {}, PAGE, page["vehicles"],
+            f"{who}: list_vehicles first page": handler(engine, vehicles.list_vehicles, {}, PAGE, None, scope),
+            f"{who}: list_vehicles deep page": handler(engine, vehicles.list_vehicles, {}, PAGE, page["vehicles"],
                                                        scope),
-            f"{who}: list_vehicles cost_center first": handler(engine, handlers.list_vehicles,
+            f"{who}: list_vehicles cost_center first": handler(engine, vehicles.list_vehicles,
                                                                {"cost_center": COST_CENTER}, PAGE, None, scope),
-            f"{who}: list_vehicles cost_center deep": handler(engine, handlers.list_vehicles,
+            f"{who}: list_vehicles cost_center deep": handler(engine, vehicles.list_vehicles,
                                                               {"cost_center": COST_CENTER}, PAGE, page["filtered"],
                                                               scope),
-            f"{who}: fuel_report first page": handler(engine, handlers.fuel_report, months, PAGE, None, scope),
-            f"{who}: fuel_report deep page": handler(engine, handlers.fuel_report, months, PAGE, page["fuel"],
+            f"{who}: fuel_report first page": handler(engine, reports.fuel_report, months, PAGE, None, scope),
+            f"{who}: fuel_report deep page": handler(engine, reports.fuel_report, months, PAGE, page["fuel"],
                                                      scope),
         })
     return calls

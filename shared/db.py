@@ -196,6 +196,17 @@ def dry_run(session: Session):
         session.info[_EVENTS] = events
 
 
+def savepoint(session: Session):
+    """`session.begin_nested()` for a step that may fail on a unique constraint (a race
+    with another worker) without undoing the rest of the unit of work. On SQLite the
+    driver opens a transaction only before DML, and RELEASE of an outermost SAVEPOINT
+    would commit: open the unit of work's transaction first (IMMEDIATE: it writes next)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return session.begin_nested()
+
+
 def ping(session: Session) -> None:
     session.execute(text("SELECT 1"))
 

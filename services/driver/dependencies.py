@@ -31,7 +31,7 @@ from shared.logging import get_logger
 from shared.metrics import DEAD_LETTERED, PARTNER_FUELINGS
 from shared.messaging import FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_QUEUE, REJECT_REASON_HEADER
 
-from services.driver import handlers
+from services.driver.handlers import fuelings
 from services.driver.schemas import PARTNER_MAX_BODY_BYTES, parse_partner_message, reject_reason
 
 log = get_logger(__name__)
@@ -144,7 +144,7 @@ class PartnerFuelingConsumer(DependencyProvider):
 
     def store(self, items) -> list[dict]:
         with self.sessionmaker() as session:
-            return handlers.store_fuelings(session, items)
+            return fuelings.store_fuelings(session, items)
 
     def store_waiting(self, connection, rows, dead) -> list[dict]:
         """store_isolating, retried while the database is unavailable (and the process is not

@@ -16,6 +16,9 @@ TRANSITIONS = {
     "ended": set(),
     "terminated": set(),
 }
+# what a contract status means for its vehicle
+VEHICLE_STATUS_OF = {"ordered": "ordered", "awaiting_delivery": "awaiting_delivery", "active": "in_use",
+                     "ended": "returned", "terminated": "returned"}
 MONEY = Numeric(12, 2)
 
 
@@ -99,6 +102,22 @@ class Contract(Base):
     @property
     def next_statuses(self) -> list[str]:
         return sorted(TRANSITIONS[self.status])
+
+    def place(self, vehicle: "Vehicle") -> None:
+        """A new contract: it starts as ordered (or awaiting delivery) and so does its vehicle."""
+        self.status = self.status or "ordered"
+        self.vehicle = vehicle
+        vehicle.status = VEHICLE_STATUS_OF[self.status]
+
+    def move_to(self, status: str) -> None:
+        """The contract state machine (TRANSITIONS); the vehicle's status follows. Staying
+        in the same status is no move; a move it does not allow raises ValueError."""
+        if status == self.status:
+            return
+        if status not in TRANSITIONS[self.status]:
+            raise ValueError(f"{self.status} -> {status}")
+        self.status = status
+        self.vehicle.status = VEHICLE_STATUS_OF[status]
 
     @property
     def monthly_total(self) -> Decimal:

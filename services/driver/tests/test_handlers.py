@@ -17,7 +17,8 @@ from shared.schemas import load
 from shared.waiting import wait_for
 from testing.stack import TEST_SECRETS
 
-from services.driver import handlers, schemas
+from services.driver import schemas
+from services.driver.handlers import drivers, fuelings, location
 from services.driver.schemas import MAX_DEPTH, fast_parse, nesting_exceeds, parse_partner_message
 from services.driver.exceptions import ConsentRequired
 from services.driver.models import Fueling, LocationPing
@@ -110,14 +111,14 @@ def test_location_needs_consent_and_an_older_event_never_reopens_it(session):
     person_id = str(uuid.uuid4())
     ping = {"lat": 60.1, "lon": 24.9, "at": dt.datetime(2026, 11, 24, 10, tzinfo=UTC)}
     with pytest.raises(ConsentRequired):
-        handlers.add_ping(session, person_id, ping)
-    handlers.apply_consent(session, consent(person_id, "granted", 9))
-    handlers.add_ping(session, person_id, ping)
-    assert handlers.apply_consent(session, {**consent(person_id, "granted", 9), "purpose": "profiling"}) == 0
-    assert handlers.apply_consent(session, consent(person_id, "withdrawn", 12)) == 1
-    handlers.apply_consent(session, consent(person_id, "granted", 11))  # late, older event
+        location.add_ping(session, person_id, ping)
+    location.apply_consent(session, consent(person_id, "granted", 9))
+    location.add_ping(session, person_id, ping)
+    assert location.apply_consent(session, {**consent(person_id, "granted", 9), "purpose": "profiling"}) == 0
+    assert location.apply_consent(session, consent(person_id, "withdrawn", 12)) == 1
+    location.apply_consent(session, consent(person_id, "granted", 11))  # late, older event
     with pytest.raises(ConsentRequired):
-        handlers.add_ping(session, person_id, ping)
+        location.add_ping(session, person_id, ping)
     assert session.query(LocationPing).count() == 0
 
 
@@ -132,14 +133,14 @@ def stored_fueling(session, **fields):
 def test_unmatched_fueling_is_matched_when_person_and_vehicle_appear(session):
     fueling = stored_fueling(session, phone="+358409999999", registration_number="XYZ-999")
     person_id, vehicle_id = str(uuid.uuid4()), str(uuid.uuid4())
-    assert handlers.upsert_profile_from_person(session, {"id": person_id, "first_name": "A", "last_name": "B",
+    assert drivers.upsert_profile_from_person(session, {"id": person_id, "first_name": "A", "last_name": "B",
                                                          "email": None, "phone": "+358409999999"}) == []
     assert fueling.person_id == person_id and fueling.matched_at is None
-    matched = handlers.apply_vehicle_assigned(session, {
+    matched = drivers.apply_vehicle_assigned(session, {
         "vehicle_id": vehicle_id, "registration_number": "XYZ-999", "driver_person_id": person_id,
         "user_organisation_id": str(uuid.uuid4()), "make": "VW", "model": "Golf"})
     assert [f.id for f in matched] == [fueling.id]
-    event = handlers.fueling_recorded(matched[0])
+    event = fuelings.fueling_recorded(matched[0])
     assert (event["vehicle_id"], event["person_id"], event["liters"], event["amount_eur"]) == (
         vehicle_id, person_id, "41.370", None)
 
@@ -158,7 +159,7 @@ def test_vehicle_summary_export_and_idempotent_erasure(session):
                                        "trip_type": "private", "start_point": "A", "end_point": "B"})
     service.add_location(person_id, {"lat": 1, "lon": 2, "at": "2026-11-24T10:00:00+00:00"})
     stored_fueling(session, phone="+358401111111", registration_number="ERA-123")
-    handlers.match_pending(session, phones=["+358401111111"])
+    fuelings.match_pending(session, phones=["+358401111111"])
     session.commit()
 
     summary = service.vehicle_summary(vehicle_id, STAFF_SCOPE)
@@ -227,7 +228,7 @@ def test_trips_and_fuelings_stay_with_the_organisation_that_used_the_vehicle_the
 
     assign(first_driver, former)
     trip(first_driver, 100, "private")
-    handlers.store_fuelings(session, [load(schemas.PartnerFueling(), partner_event(
+    fuelings.store_fuelings(session, [load(schemas.PartnerFueling(), partner_event(
         phone="+358402222221", registration_number="REL-123"))])
     assign(second_driver, current)
     trip(second_driver, 110, "work")

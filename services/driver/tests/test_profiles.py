@@ -8,7 +8,7 @@ from shared.messaging import declare_topology
 from shared.waiting import wait_for
 from testing.stack import TEST_SECRETS
 
-from services.driver import handlers
+from services.driver.handlers import drivers
 from services.driver.exceptions import ProfileNotFound
 from services.driver.models import DriverProfile
 from services.driver.service import DriverService
@@ -31,7 +31,7 @@ def test_person_event_is_applied_idempotently(session):
 
 def test_unknown_profile_is_not_found(session):
     with pytest.raises(ProfileNotFound):
-        handlers.get_profile(session, str(uuid.uuid4()))
+        drivers.get_profile(session, str(uuid.uuid4()))
 
 
 def test_person_created_in_identity_reaches_driver_through_the_broker(

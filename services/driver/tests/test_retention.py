@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from shared import retention as schedule
 
-from services.driver import handlers, retention
+from services.driver import retention
+from services.driver.handlers import privacy
 from services.driver.models import Fueling, LocationPing, RetentionLease, Trip, Vehicle
 
 UTC = dt.timezone.utc
@@ -50,7 +51,7 @@ def test_each_category_goes_when_its_period_ends_and_the_export_shows_what_remai
     assert session.query(LocationPing).count() == 3  # the dry run removed nothing
 
     assert _run(session) == {"ran": True, "removed": expected}
-    export = handlers.export_person(session, PERSON)
+    export = privacy.export_person(session, PERSON)
     assert [p.at for p in export["location"]["items"]] == [NOW - dt.timedelta(days=29)]
     assert [t.date for t in export["driving_log"]["items"]] == [dt.date(2027, 1, 1)]
     phones = sorted((f.fueled_at, f.phone) for f in export["fuelings"]["items"])
@@ -77,6 +78,6 @@ def test_a_configured_period_overrides_the_default(session, monkeypatch):
 
 def test_erasure_report_dates_the_kept_driving_log_and_fuelings(session):
     _seed(session)
-    report = handlers.erase_person(session, PERSON)
+    report = privacy.erase_person(session, PERSON)
     until = {item["data"].split(" of ")[0]: item["until"] for item in report["retained"]}
     assert until == {"driving log": "2033-12-31", "fuelings": "2039-12-31"}

@@ -7,6 +7,7 @@ from shared.db import STAFF_SCOPE
 from shared.errors import ValidationFailed
 from shared.messaging import CONTRACT_CHANGED, VEHICLE_ASSIGNED
 
+from services.fleet.exceptions import DuplicateRegistration, IllegalTransition
 from services.fleet.service import FleetService
 
 ORG, DRIVER, NEXT_DRIVER = (str(uuid.uuid4()) for _ in range(3))
@@ -14,10 +15,9 @@ ORG, DRIVER, NEXT_DRIVER = (str(uuid.uuid4()) for _ in range(3))
 
 @pytest.fixture
 def service(session):
-    events = []
-    worker = worker_factory(FleetService, db=session, actor={"account_id": None},
-                            dispatch=lambda name, payload: events.append((name, payload)))
-    worker.events = events
+    worker = worker_factory(FleetService, db=session, actor={"account_id": None})
+    # the events the use cases collected for the unit of work to send after its commit (shared.db.publish)
+    worker.events = session.info.setdefault("secto.events", [])
     return worker
 
 
@@ -57,3 +57,21 @@ def test_bad_contract_input_names_each_field(service):
 def test_billing_period_is_validated(service):
     with pytest.raises(ValidationFailed):
         service.contracts_for_billing("2026-13")
+
+
+def test_a_refused_change_collects_no_event(service):
+    new_car = {"registration_number": "REF-123", "vin": "WVWZZZ1JZXW000001", "make": "Skoda", "model": "Enyaq",
+               "vehicle_class": "passenger_car", "power_source": "electric", "user_organisation_id": ORG}
+    car = service.create_vehicle(new_car)
+    deal = service.create_contract({"vehicle_id": car["id"], "customer_id": ORG, "contract_type": "Finance Leasing",
+                                    "starts_on": "2026-12-01", "length_months": 24, "lease_rent": "400",
+                                    "included_km": 40000})
+    del service.events[:]
+    with pytest.raises(IllegalTransition):
+        service.update_contract(deal["id"], {"status": "ended"})
+    with pytest.raises(DuplicateRegistration):
+        service.create_vehicle(new_car)
+    with pytest.raises(ValidationFailed):
+        service.update_contract(deal["id"], {"status": "awaiting_delivery", "ends_on": "2026-01-01"})
+    assert service.events == []
+    assert service.get_contract(deal["id"], STAFF_SCOPE)["status"] == "ordered"

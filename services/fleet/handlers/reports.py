@@ -1,18 +1,17 @@
-"""Fleet Manager dashboard and cost reports (scoped like every fleet read: contracts by
-their customer, vehicles by their user organisation)."""
+"""Fleet Manager dashboard, usage and cost reports (scoped like every fleet read: contracts
+by their customer, vehicles by their user organisation)."""
 import calendar
 import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from shared.db import in_scope, paginate, visible
-from shared.errors import NotFound
+from shared.db import in_scope, paginate
 
-from services.fleet.models import Contract, Fueling, FleetSettings, OdometerReading, Vehicle
+from services.fleet.handlers import odometer
+from services.fleet.models import Contract, Fueling, OdometerReading, Vehicle
 
 COST_STATUSES = ("active", "ended", "terminated")
-DEFAULT_REMINDER_DAYS = 90
 
 
 def vehicles_by_status(session, scope) -> list[dict]:
@@ -29,6 +28,94 @@ def fuel_by_month(session, from_month, to_month, scope) -> list[dict]:
             .group_by(Fueling.month).order_by(Fueling.month))
     return [{"month": month, "fuelings": count, "liters": Decimal(str(liters)), "amount_eur": Decimal(str(amount))}
             for month, count, liters, amount in session.execute(stmt)]
+
+
+def contracts_ending(session, days, limit, cursor, scope, today=None):
+    today = today or dt.date.today()
+    stmt = (select(Contract).join(Contract.vehicle)
+            .where(in_scope(Contract.customer_id, scope), Contract.status == "active",
+                   Contract.ends_on >= today, Contract.ends_on <= today + dt.timedelta(days=days)))
+    contracts, next_cursor = paginate(session, stmt, (Contract.ends_on, Contract.id), limit, cursor)
+    rows = [{"contract_id": c.id, "vehicle_id": c.vehicle_id, "registration_number": c.vehicle.registration_number,
+             "user_organisation_id": c.vehicle.user_organisation_id, "cost_center": c.vehicle.cost_center,
+             "driver_person_id": c.vehicle.driver_person_id, "customer_id": c.customer_id,
+             "contract_type": c.contract_type, "ends_on": c.ends_on, "days_left": (c.ends_on - today).days,
+             "monthly_total": c.monthly_total} for c in contracts]
+    return rows, next_cursor
+
+
+def km_overrun(session, limit, cursor, scope, today=None):
+    """Per active contract: km driven by the latest reading against included km pro rata to
+    that date, and the projection to the end of the term at the same pace."""
+    today = today or dt.date.today()
+    stmt = (select(Contract).join(Contract.vehicle)
+            .where(in_scope(Contract.customer_id, scope), Contract.status == "active"))
+    contracts, next_cursor = paginate(session, stmt, (Contract.created_at, Contract.id), limit, cursor)
+    readings = odometer.latest_readings(session, [c.vehicle_id for c in contracts], scope)
+    return [_overrun_row(c, readings.get(c.vehicle_id)) for c in contracts], next_cursor
+
+
+def _overrun_row(contract, reading) -> dict:
+    row = {"contract_id": contract.id, "vehicle_id": contract.vehicle_id,
+           "registration_number": contract.vehicle.registration_number,
+           "user_organisation_id": contract.vehicle.user_organisation_id, "cost_center": contract.vehicle.cost_center,
+           "starts_on": contract.starts_on, "ends_on": contract.ends_on, "included_km": contract.included_km,
+           "start_km": contract.start_km, "latest_km": None, "latest_read_on": None, "driven_km": None,
+           "allowed_km_to_date": None, "projected_km_at_end": None, "projected_overrun_km": None}
+    if reading is None or reading.read_on <= contract.starts_on:
+        return row
+    term_days = (contract.ends_on - contract.starts_on).days + 1
+    elapsed_days = min((reading.read_on - contract.starts_on).days, term_days)
+    driven = reading.km - contract.start_km
+    projected = round(Decimal(driven) * term_days / elapsed_days)
+    row.update(latest_km=reading.km, latest_read_on=reading.read_on, driven_km=driven,
+               allowed_km_to_date=round(Decimal(contract.included_km) * elapsed_days / term_days),
+               projected_km_at_end=projected, projected_overrun_km=max(0, projected - contract.included_km))
+    return row
+
+
+def co2_by_cost_center(session, scope) -> list[dict]:
+    """The fleet as it is now: vehicles by their current user organisation."""
+    stmt = (select(Vehicle.user_organisation_id, Vehicle.cost_center, func.count(Vehicle.id),
+                   func.coalesce(func.sum(Vehicle.co2_g_per_km), 0), func.avg(Vehicle.co2_g_per_km))
+            .where(in_scope(Vehicle.user_organisation_id, scope),
+                   Vehicle.status.not_in(("returned", "sold")))
+            .group_by(Vehicle.user_organisation_id, Vehicle.cost_center)
+            .order_by(Vehicle.user_organisation_id, Vehicle.cost_center))
+    return [{"user_organisation_id": org, "cost_center": cost_center, "vehicle_count": count,
+             "total_co2_g_per_km": int(total),
+             "average_co2_g_per_km": None if average is None else Decimal(str(average)).quantize(Decimal("0.1"))}
+            for org, cost_center, count, total, average in session.execute(stmt)]
+
+
+def fuel_report(session, filters, limit, cursor, scope):
+    """Litres and cost per vehicle in scope now, month and the organisation that used the
+    vehicle then (a re-leased car's earlier fuelings are not its new user's); paged by
+    vehicle so a page costs the same at any table size (the (vehicle_id, month) index).
+    A former user reads its months of a car under /vehicles/{id}/fuelings."""
+    vehicles_stmt = select(Vehicle).where(in_scope(Vehicle.user_organisation_id, scope))
+    vehicles, next_cursor = paginate(session, vehicles_stmt, (Vehicle.created_at, Vehicle.id), limit, cursor)
+    by_id = {vehicle.id: vehicle for vehicle in vehicles}
+    stmt = (select(Fueling.vehicle_id, Fueling.organisation_id, Fueling.month, func.count(), func.sum(Fueling.liters),
+                   func.coalesce(func.sum(Fueling.amount_eur), 0))
+            .where(Fueling.vehicle_id.in_(by_id), in_scope(Fueling.organisation_id, scope))
+            .group_by(Fueling.vehicle_id, Fueling.organisation_id, Fueling.month))
+    if filters.get("from_month"):
+        stmt = stmt.where(Fueling.month >= filters["from_month"])
+    if filters.get("to_month"):
+        stmt = stmt.where(Fueling.month <= filters["to_month"])
+    order = {vehicle_id: index for index, vehicle_id in enumerate(by_id)}
+    rows = []
+    for vehicle_id, organisation_id, month, count, liters, amount in session.execute(stmt):
+        vehicle = by_id[vehicle_id]
+        # the cost center is the current user's: not shown to (or for) a former user
+        cost_center = vehicle.cost_center if organisation_id == vehicle.user_organisation_id else None
+        rows.append({"vehicle_id": vehicle_id, "registration_number": vehicle.registration_number,
+                     "user_organisation_id": organisation_id, "cost_center": cost_center,
+                     "month": month, "fuelings": count, "liters": Decimal(str(liters)),
+                     "amount_eur": Decimal(str(amount))})
+    rows.sort(key=lambda row: (order[row["vehicle_id"]], row["month"], row["user_organisation_id"] or ""))
+    return rows, next_cursor
 
 
 # --- cost per km ------------------------------------------------------------------------
@@ -135,26 +222,3 @@ def _driven_km(readings, contract, start, end) -> int | None:
     if first is None or not within:
         return None
     return max(0, max(within) - first)
-
-
-# --- per-company settings -----------------------------------------------------------------
-
-def _require_visible(organisation_id, scope):
-    if not visible(organisation_id, scope):
-        raise NotFound("Organisation not found")
-
-
-def get_settings(session, organisation_id, scope) -> dict:
-    _require_visible(organisation_id, scope)
-    settings = session.get(FleetSettings, organisation_id)
-    days = settings.contract_reminder_days if settings else DEFAULT_REMINDER_DAYS
-    return {"organisation_id": organisation_id, "contract_reminder_days": days}
-
-
-def put_settings(session, organisation_id, data, scope) -> dict:
-    _require_visible(organisation_id, scope)
-    settings = session.get(FleetSettings, organisation_id) or FleetSettings(organisation_id=organisation_id)
-    settings.contract_reminder_days = data["contract_reminder_days"]
-    session.add(settings)
-    session.commit()
-    return get_settings(session, organisation_id, scope)
