@@ -4,7 +4,6 @@ import base64
 import datetime as dt
 import json
 import os
-import sys
 import uuid
 import weakref
 from contextlib import contextmanager
@@ -116,8 +115,10 @@ def publish(session: Session, event_type: str, payload: dict) -> None:
 class Database(DependencyProvider):
     """One unit of work per entrypoint: injects a Session per worker; when the entrypoint
     returned, commits once and then sends the events the use case collected (`publish`),
-    before the entrypoint answers (see `finish_unit_of_work`); teardown closes the session,
-    rolling back whatever an error left uncommitted. Handlers never commit or dispatch."""
+    before the entrypoint answers (see shared.messaging.finish_unit_of_work); teardown closes
+    the session, rolling back whatever an error left uncommitted. Handlers never commit or
+    dispatch."""
+    unit_of_work = True
 
     def __init__(self, service_name: str):
         self.service_name = service_name
@@ -160,20 +161,6 @@ class Database(DependencyProvider):
         session = self.sessions.pop(worker_ctx, None)
         if session is not None:
             session.close()
-
-
-def finish_unit_of_work(worker_ctx, result, exc_info):
-    """Called by the entrypoints (shared.messaging) before they reply or ack: a failed
-    commit becomes the entrypoint's error instead of a reply that claims success."""
-    if exc_info is not None:
-        return result, exc_info
-    try:
-        for provider in worker_ctx.container.dependencies:
-            if isinstance(provider, Database):
-                provider.finish(worker_ctx)
-    except Exception:  # noqa: BLE001 - handed to the entrypoint like the method's own error
-        return None, sys.exc_info()
-    return result, exc_info
 
 
 @contextmanager
@@ -302,6 +289,6 @@ def page(items, next_cursor) -> dict:
     return {"items": items, "next_cursor": next_cursor}
 
 
-__all__ = ["Database", "publish", "finish_unit_of_work", "dry_run", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE",
+__all__ = ["Database", "publish", "dry_run", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE",
            "MissingScope", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime", "IdColumn", "new_metadata",
            "make_engine"]

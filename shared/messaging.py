@@ -5,6 +5,8 @@ Events are nameko events: `dispatch(EVENT, payload)` on the source service's exc
 every service can declare all durable handler queues at start: an event published
 before its consumer first ran is then queued, not dropped.
 """
+import sys
+
 from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
 from nameko import config as nameko_config
@@ -14,8 +16,6 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, NON_P
 from nameko.events import EventHandler
 from nameko.timer import Timer
 from nameko.standalone.events import get_event_exchange
-
-from shared.db import finish_unit_of_work
 
 # identity
 PERSON_CREATED = "person_created"
@@ -213,6 +213,21 @@ class TransientRpcConsumer(nameko_rpc.RpcConsumer):
         result, exc_info = responder.send_response(result, exc_info)
         self.consumer.ack_message(message)
         return result, exc_info
+
+
+def finish_unit_of_work(worker_ctx, result, exc_info):
+    """Called by the entrypoints below before they reply or ack: the service's unit of work
+    (shared.db.Database) commits and sends its events; a failed commit becomes the
+    entrypoint's error instead of an answer that claims success."""
+    if exc_info is not None:
+        return result, exc_info
+    try:
+        for provider in worker_ctx.container.dependencies:
+            if getattr(provider, "unit_of_work", False):
+                provider.finish(worker_ctx)
+    except Exception:  # noqa: BLE001 - handed to the entrypoint like the method's own error
+        return None, sys.exc_info()
+    return result, exc_info
 
 
 class Rpc(nameko_rpc.Rpc):
