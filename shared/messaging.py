@@ -215,6 +215,7 @@ class TransientResponder(nameko_rpc.Responder):
         return result, exc_info
 
 
+# an RPC caller rebuilds these from a reply (nameko's registry); a service's own subclasses never travel
 for _error in KERNEL_ERRORS:
     deserialize_to_instance(_error)
 
