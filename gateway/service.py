@@ -1,7 +1,10 @@
+from nameko.events import BROADCAST, event_handler
+
 from shared.logging import CorrelationLog, configure
+from shared.messaging import ACCOUNT_CHANGED, ORGANISATION_CHANGED, PERSON_ERASED
 
 from gateway import errors  # noqa: F401  (registers the services' error types)
-from gateway.auth import Auth
+from gateway.auth import PRINCIPALS, Auth
 from gateway.dependencies import Rpc
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.docs import DocsRoutes
@@ -24,3 +27,17 @@ class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, FleetRoutes, Driv
     rpc = Rpc()
     auth = Auth()
     log = CorrelationLog()
+
+    # every gateway process (BROADCAST, a queue of its own) drops the principals it keeps
+    # (gateway.auth.PrincipalCache) when identity changes one
+    @event_handler("identity", ACCOUNT_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
+    def on_account_changed(self, payload):
+        PRINCIPALS.forget(payload.get("account_id"))
+
+    @event_handler("identity", ORGANISATION_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
+    def on_organisation_changed(self, payload):
+        PRINCIPALS.forget()  # a group's members may have changed
+
+    @event_handler("identity", PERSON_ERASED, handler_type=BROADCAST, reliable_delivery=False)
+    def on_person_erased(self, payload):
+        PRINCIPALS.forget()  # the person's accounts are deactivated

@@ -2,7 +2,7 @@ from nameko.events import EventDispatcher, event_handler
 
 from shared.db import dry_run, page, utcnow
 from shared.logging import configure
-from shared.messaging import (CUSTOMER_RELATIONSHIP_CHANGED, ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED,
+from shared.messaging import (ACCOUNT_CHANGED, CUSTOMER_RELATIONSHIP_CHANGED, ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED,
                               PERSON_UPDATED, REQUEST_LOGGED, rpc)
 from shared.retention import RetentionEntrypoints
 from shared.schemas import load
@@ -159,14 +159,16 @@ class IdentityService(RetentionEntrypoints, ServiceBase):
 
     @rpc
     def update_account(self, account_id, payload):
-        return schemas.Account().dump(
-            handlers.update_account(self.db, account_id, load(schemas.AccountUpdate(), payload), self.actor))
+        account = handlers.update_account(self.db, account_id, load(schemas.AccountUpdate(), payload), self.actor)
+        self.dispatch(ACCOUNT_CHANGED, {"account_id": account.id})  # gateways forget its cached principal
+        return schemas.Account().dump(account)
 
     @rpc
     def change_password(self, account_id, payload, client):
         """client: the caller's address; wrong current passwords count as failed logins."""
         data = load(schemas.PasswordChange(), payload)
         handlers.change_password(self.db, account_id, data["current_password"], data["new_password"], client)
+        self.dispatch(ACCOUNT_CHANGED, {"account_id": account_id})
 
     @rpc
     def issue_token(self, payload, client):
