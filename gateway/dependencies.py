@@ -12,7 +12,7 @@ from gateway.auth import PRINCIPALS
 # identity calls that change who a token stands for (gateway.auth.PrincipalCache): once one
 # returns, this process forgets the principals it kept, before the gateway answers
 REVOKING_CALLS = {("identity", "update_account"), ("identity", "change_password"), ("identity", "erase_person"),
-                  ("identity", "update_organisation")}
+                  ("identity", "create_organisation"), ("identity", "update_organisation")}
 
 
 class Rpc(ClusterRpc):
@@ -64,19 +64,23 @@ class _Method:
                 PRINCIPALS.forget()
 
     def call_async(self, *args, **kwargs):
-        try:
-            return Pending(self._call.call_async(*args, **kwargs), self._service, self._timeout)
-        except UnknownService:
-            raise unavailable(self._service) from None
+        """The request is sent from a green thread of its own: the caller does not wait for the
+        broker to confirm it, so calls made one after another are in flight together."""
+        return Pending(eventlet.spawn(self._call.call_async, *args, **kwargs), self._service, self._timeout)
 
 
 class Pending:
-    def __init__(self, rpc_call, service, timeout):
-        self._rpc_call, self.service, self._timeout = rpc_call, service, timeout
+    def __init__(self, sending, service, timeout):
+        self._sending, self.service, self._timeout = sending, service, timeout
 
     def result(self, timeout=None):
         with eventlet.Timeout(timeout or self._timeout, False):
-            return self._rpc_call.result()
+            try:
+                rpc_call = self._sending.wait()
+            except UnknownService:
+                raise unavailable(self.service) from None
+            return rpc_call.result()
+        self._sending.kill()
         raise unavailable(self.service)
 
 
