@@ -8,6 +8,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import requests
@@ -49,18 +50,20 @@ class BarePair:
         self.port = free_port()
         env = {**os.environ, "AMQP_URI": self.vhosts.uri(self.vhost), "GATEWAY_PORT": str(self.port),
                "PYTHONWARNINGS": "ignore"}
+        self.log = tempfile.TemporaryFile()
         self.processes = [subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config",
                                             str(ROOT / "config.yaml"), f"bench.bare_pair:{name}"],
-                                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                           env=env, cwd=ROOT, stdout=self.log, stderr=self.log,
                                            start_new_session=True)
                           for name in ("BareRpc", "BareHttp")]
         self.url = f"http://127.0.0.1:{self.port}{PATH}/item-1"
         try:
-            wait_for_port("127.0.0.1", self.port, 60, self.processes)
-            deadline = time.time() + 60
+            wait_for_port("127.0.0.1", self.port, 120, self.processes)
+            deadline = time.time() + 120
             while not self._answers():
                 if time.time() > deadline:
-                    raise TimeoutError("the bare pair did not answer")
+                    self.log.seek(0)
+                    raise TimeoutError(f"the bare pair did not answer: {self.log.read()[-2000:].decode(errors='replace')}")
                 time.sleep(0.2)
         except Exception:
             self.stop()
