@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 import requests
 from nameko.rpc import ServiceRpc, rpc
@@ -60,7 +61,11 @@ class BarePair:
         try:
             wait_for_port("127.0.0.1", self.port, 120, self.processes)
             deadline = time.time() + 120
-            while not self._answers():
+            # no request before both consume (nameko kills a container whose reply consumer
+            # first connects with a reply pending: shared.messaging.ReplyListener)
+            while not (self._consuming() and self._answers()):
+                if any(process.poll() is not None for process in self.processes):
+                    deadline = 0
                 if time.time() > deadline:
                     self.log.seek(0)
                     raise TimeoutError(f"the bare pair did not answer: {self.log.read()[-2000:].decode(errors='replace')}")
@@ -68,6 +73,12 @@ class BarePair:
         except Exception:
             self.stop()
             raise
+
+    def _consuming(self) -> bool:
+        answer = requests.get(f"{self.vhosts.base}/queues/{urllib.parse.quote(self.vhost, safe='')}",
+                              auth=self.vhosts.auth, timeout=10)
+        consumed = {queue["name"] for queue in answer.json() if queue.get("consumers")} if answer.ok else set()
+        return "rpc-bare_rpc" in consumed and any(name.startswith("rpc.reply-bare_http") for name in consumed)
 
     def _answers(self) -> bool:
         try:
