@@ -1,7 +1,7 @@
-from nameko.events import BROADCAST, event_handler
+from nameko.events import BROADCAST
 
 from shared.logging import CorrelationLog, configure
-from shared.messaging import ACCOUNT_CHANGED, ORGANISATION_CHANGED, PERSON_ERASED
+from shared.messaging import ACCOUNT_CHANGED, ORGANISATION_CHANGED, PERSON_ERASED, event_handler
 
 from gateway import errors  # noqa: F401  (registers the services' error types)
 from gateway.auth import PRINCIPALS, Auth
