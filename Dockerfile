@@ -10,5 +10,5 @@ COPY web web
 COPY deploy deploy
 RUN pip install --no-cache-dir . && useradd --uid 10001 --no-create-home secto
 USER 10001
-ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 EVENTLET_NO_GREENDNS=yes
 CMD ["python", "-m", "nameko", "run", "--config", "config.yaml", "gateway.service:GatewayService"]

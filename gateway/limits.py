@@ -6,10 +6,10 @@ import math
 import time
 from collections import OrderedDict
 
-from shared import config, tokens
+from shared import config
 from shared.errors import TooManyRequests, Unauthorized
 
-from gateway.auth import bearer_token
+from gateway.auth import verified_claims
 from gateway.clients import client_address
 
 MAX_TRACKED = 100_000  # buckets kept; the least recently used go first
@@ -53,10 +53,7 @@ class RateLimits:
 
 
 def _account_of(request) -> str | None:
-    token = bearer_token(request)
-    if token is None:
-        return None
     try:
-        return tokens.verify(token)["sub"]
+        return verified_claims(request)["sub"]
     except Unauthorized:
         return None

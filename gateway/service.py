@@ -1,6 +1,12 @@
-from shared.logging import CorrelationLog, configure
+from nameko.events import BROADCAST
 
-from gateway.auth import Auth
+from shared.logging import CorrelationLog, configure
+from shared.messaging import ACCOUNT_CHANGED, ORGANISATION_CHANGED, event_handler
+from shared.schemas import load
+
+from services.identity.schemas import AccountChangedEvent
+
+from gateway.auth import PRINCIPALS, Auth
 from gateway.dependencies import Rpc
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.docs import DocsRoutes
@@ -23,3 +29,13 @@ class GatewayService(HealthRoutes, DocsRoutes, IdentityRoutes, FleetRoutes, Driv
     rpc = Rpc()
     auth = Auth()
     log = CorrelationLog()
+
+    # every gateway process (BROADCAST, a queue of its own) drops the principals it keeps
+    # (gateway.auth.PrincipalCache) when identity changes one
+    @event_handler("identity", ACCOUNT_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
+    def on_account_changed(self, payload):
+        PRINCIPALS.forget(load(AccountChangedEvent(), payload)["account_id"])  # erasure deactivates this way too
+
+    @event_handler("identity", ORGANISATION_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
+    def on_organisation_changed(self, payload):
+        PRINCIPALS.forget()  # a group's members may have changed

@@ -24,9 +24,9 @@ from werkzeug.wrappers import Request
 from shared import schemas as shared_schemas
 from shared.crypto import FieldCipher
 from shared.db import STAFF_SCOPE, collected_events
-from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, CUSTOMER_RELATIONSHIP_CHANGED, FUELING_RECORDED,
-                              PERSON_CREATED, PERSON_UPDATED, REQUEST_LOGGED, SUBSCRIPTIONS, TRIP_LOGGED,
-                              VEHICLE_ASSIGNED)
+from shared.messaging import (ACCOUNT_CHANGED, CONSENT_CHANGED, CONTRACT_CHANGED, CUSTOMER_RELATIONSHIP_CHANGED,
+                              FUELING_RECORDED, PERSON_CREATED, PERSON_UPDATED, REQUEST_LOGGED, SUBSCRIPTIONS,
+                              TRIP_LOGGED, VEHICLE_ASSIGNED)
 
 SERVICES = ("identity", "fleet", "driver", "billing", "kyc", "marketing")
 
@@ -71,7 +71,7 @@ def _collected(session, event):
 
 @pytest.fixture
 def identity_events(db_session_factory):
-    from services.identity.handlers import organisations, persons, relationships
+    from services.identity.handlers import accounts, organisations, persons, relationships
 
     session = db_session_factory("identity")
     cipher = FieldCipher.from_env()
@@ -84,8 +84,12 @@ def identity_events(db_session_factory):
     relationship = relationships.create_customer(session, {"party_type": "organisation", "party_id": company.id,
                                                            "customer_type": "corporate", "status": "customer"})
     relationships.update_customer(session, relationship.id, {"status": "former"})
+    manager = accounts.create_account(session, {"username": "fm-contract", "password": "Long-enough-password-1",
+                                                "role": "fleet_manager", "organisation_id": company.id,
+                                                "scope": "company"})
+    accounts.update_account(session, manager.id, {"active": False}, {"account_id": None, "role": "staff"})
     return {event: _collected(session, event)
-            for event in (PERSON_CREATED, PERSON_UPDATED, CUSTOMER_RELATIONSHIP_CHANGED)}
+            for event in (PERSON_CREATED, PERSON_UPDATED, CUSTOMER_RELATIONSHIP_CHANGED, ACCOUNT_CHANGED)}
 
 
 @pytest.fixture
@@ -194,3 +198,15 @@ def test_every_published_event_loads_into_every_subscribers_schema(published, mo
         missing = _fields_read(schema) - set(payload)
         assert not missing, (f"{service}.{method} reads {sorted(missing)} that {source}.{event} does not send "
                              f"(it sends {sorted(payload)})")
+
+
+def test_every_gateway_process_loads_identitys_account_changed(published):
+    """The gateway's broadcast handlers (one queue per process, so not in SUBSCRIPTIONS) read
+    identity's account_changed with its contract schema."""
+    from gateway.service import GatewayService
+
+    payloads = published["identity"][ACCOUNT_CHANGED]
+    assert payloads
+    worker = worker_factory(GatewayService)
+    for payload in map(_on_the_wire, payloads):
+        worker.on_account_changed(payload)  # raises ValidationFailed on a payload it cannot read

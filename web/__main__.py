@@ -3,7 +3,7 @@ Several processes may listen on one port (SO_REUSEPORT), so `SCALE=web=2` works 
 gateway's."""
 import eventlet
 
-eventlet.monkey_patch()
+eventlet.monkey_patch(psycopg=False)  # no database here: psycopg2 (~6 MB resident) stays unimported
 
 import eventlet.wsgi  # noqa: E402
 

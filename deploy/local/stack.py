@@ -19,6 +19,9 @@ from shared.crypto import new_key
 SERVICE_CLASSES = {name: f"services.{name}.service:{name.capitalize()}Service" for name in SERVICES}
 GATEWAY_CLASS = "gateway.service:GatewayService"
 WEB_COMMAND = "web"  # python -m web
+# every process: eventlet's own DNS resolver (dnspython, ~8 MB resident per process) is left
+# out; names (the broker's, PostgreSQL's) are resolved once per connection by the C library
+LEAN_ENV = {"EVENTLET_NO_GREENDNS": "yes"}
 
 
 def parse_scale(text: str) -> dict:
@@ -108,8 +111,8 @@ class Stack:
 
     def __init__(self, env: dict, scale: dict | None = None, stdout=None):
         # the web app runs beside the gateway: the gateway trusts its X-Forwarded-For
-        self.env = {"GATEWAY_TRUSTED_PROXIES": "127.0.0.1", **os.environ, **env, "PYTHONWARNINGS": "ignore",
-                    "PYTHONUNBUFFERED": "1"}
+        self.env = {"GATEWAY_TRUSTED_PROXIES": "127.0.0.1", **LEAN_ENV, **os.environ, **env,
+                    "PYTHONWARNINGS": "ignore", "PYTHONUNBUFFERED": "1"}
         # config.yaml takes the broker from the environment; its default is shared.config's
         self.env["AMQP_URI"] = self.env.get("AMQP_URI") or amqp_uri()
         self.scale = scale or {}

@@ -2,10 +2,9 @@
 per vehicle and user, each trip's date, start and end time, start and end place, odometer
 at start and end, length, type and purpose, with totals. Rendered from handlers.driving_log."""
 import csv
+import functools
 import io
 import unicodedata
-
-from fpdf import FPDF
 
 from shared.spreadsheet import safe_cell, safe_row
 
@@ -53,21 +52,29 @@ def _latin1(text) -> str:
                    for ch in text)
 
 
-class _LogPdf(FPDF):
-    def __init__(self, title):
-        super().__init__(orientation="landscape", format="A4")
-        self.title_text = title
-        self.set_auto_page_break(auto=True, margin=14)
-        self.set_title(title)
+@functools.cache
+def _log_pdf_class():
+    """fpdf (with fontTools and Pillow, ~16 MB resident) is imported by the first PDF, not by
+    every driver process at start."""
+    from fpdf import FPDF
 
-    def header(self):
-        self.set_font("Helvetica", "B", 13)
-        self.cell(0, 8, self.title_text, new_x="LMARGIN", new_y="NEXT")
+    class LogPdf(FPDF):
+        def __init__(self, title):
+            super().__init__(orientation="landscape", format="A4")
+            self.title_text = title
+            self.set_auto_page_break(auto=True, margin=14)
+            self.set_title(title)
 
-    def footer(self):
-        self.set_y(-11)
-        self.set_font("Helvetica", "", 8)
-        self.cell(0, 6, f"Sivu / Page {self.page_no()}/{{nb}}", align="R")
+        def header(self):
+            self.set_font("Helvetica", "B", 13)
+            self.cell(0, 8, self.title_text, new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self):
+            self.set_y(-11)
+            self.set_font("Helvetica", "", 8)
+            self.cell(0, 6, f"Sivu / Page {self.page_no()}/{{nb}}", align="R")
+
+    return LogPdf
 
 
 COLUMNS = (("Pvm\nDate", 19), ("Alku\nStart", 12), ("Loppu\nEnd", 12), ("Mittari alussa\nOdometer start", 22),
@@ -76,7 +83,7 @@ COLUMNS = (("Pvm\nDate", 19), ("Alku\nStart", 12), ("Loppu\nEnd", 12), ("Mittari
 
 
 def to_pdf(log) -> bytes:
-    pdf = _LogPdf(_latin1(f"Ajopäiväkirja / Driving log {log['year']}"))
+    pdf = _log_pdf_class()(_latin1(f"Ajopäiväkirja / Driving log {log['year']}"))
     pdf.add_page()
     pdf.set_font("Helvetica", "", 9)
     _facts(pdf, [("Kuljettaja / Driver", log["driver"] or ""),

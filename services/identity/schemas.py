@@ -288,6 +288,11 @@ class Principal(StrictSchema):
     organisation_ids = fields.List(Id(), required=True)
 
 
+class AccountChangedEvent(StrictSchema):
+    """identity.account_changed: the account's roles, scope, activity or password changed."""
+    account_id = Id(required=True)
+
+
 class OrganisationEvent(StrictSchema):
     """Payload of identity.organisation_changed."""
     id = Id(required=True)

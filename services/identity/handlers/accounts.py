@@ -10,10 +10,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import tokens
-from shared.db import STAFF_SCOPE, in_scope, insert_or_update, keep_on, paginate, utcnow, visible
+from shared.db import STAFF_SCOPE, in_scope, insert_or_update, keep_on, paginate, publish, utcnow, visible
 from shared.errors import ValidationFailed
+from shared.messaging import ACCOUNT_CHANGED
 
 from services.identity import exceptions as exc
+from services.identity import schemas
 from services.identity.handlers.common import flush_or
 from services.identity.handlers.organisations import get_organisation, group_of
 from services.identity.handlers.persons import get_person
@@ -90,7 +92,14 @@ def update_account(session, account_id, data, actor) -> Account:
     for field, value in data.items():
         setattr(account, field, value)
     session.flush()
+    account_changed(session, account)
     return account
+
+
+def account_changed(session, account) -> None:
+    """Tell every gateway process to forget what it cached of the account (roles, scope, the
+    token version its tokens must carry)."""
+    publish(session, ACCOUNT_CHANGED, schemas.AccountChangedEvent().dump({"account_id": account.id}))
 
 
 def keep_a_staff_account(session, leaving) -> None:
@@ -121,6 +130,7 @@ def change_password(session, account_id, current_password, new_password, client)
     account.password_hash = _hash(new_password)
     account.token_version += 1
     _clear_failures(session, account.username, client)
+    account_changed(session, account)
 
 
 def issue_token(session, username, password, client) -> dict:

@@ -5,7 +5,7 @@ from sqlalchemy import delete, select
 
 from shared.db import STAFF_SCOPE, utcnow
 
-from services.identity.handlers.accounts import keep_a_staff_account
+from services.identity.handlers.accounts import account_changed, keep_a_staff_account
 from services.identity.handlers.audit import account_ids_of
 from services.identity.handlers.persons import get_person, set_national_id
 from services.identity.handlers.relationships import customer_history
@@ -49,6 +49,7 @@ def erase_person(session, person_id) -> dict:
             account.token_version += 1
             account.username = f"erased-{account.id}"
             account.password_hash = ""
+            account_changed(session, account)
     from services.identity import retention  # the schedule anonymises through this function
     relationships = session.scalars(select(CustomerRelationship).where(
         CustomerRelationship.party_type == "person", CustomerRelationship.party_id == person_id)).all()
