@@ -104,7 +104,9 @@ def test_export_then_erase(admin, subject):
     marketing_before = admin.get(f"/consents/{pid}").json()
     assert len(marketing_before["history"]) == 4
 
-    exported = complete(admin.get(f"/persons/{pid}/export"))
+    # the gateway records web usage in batches, off the request path: wait for the driver's
+    exported = wait_for(lambda: (export := complete(admin.get(f"/persons/{pid}/export")))["gateway"]["web_usage"]
+                        and export, timeout=15)
     assert set(exported) == SERVICES | {"person_id", "generated_at", "gateway"}
     assert exported["person_id"] == pid
     assert exported["identity"]["person"]["email"] == person["email"]
