@@ -8,7 +8,6 @@ import time
 import uuid
 from pathlib import Path
 
-import jwt
 import requests
 
 from deploy.local.stack import Stack, free_port
@@ -43,11 +42,10 @@ class ApiClient:
     """requests against the gateway, optionally with a bearer token; `source_ip` (e.g.
     127.0.0.2: all of 127/8 is loopback) makes it another client for per-IP limits."""
 
-    def __init__(self, base_url, token=None, source_ip=None, credentials=None):
+    def __init__(self, base_url, token=None, source_ip=None):
         self.base_url = base_url
         self.token = token
         self.source_ip = source_ip
-        self.credentials = credentials  # to log in again when the token runs out (long suites)
         self.session = requests  # a new connection per request, unless from another address
         if source_ip:
             self.session = requests.Session()
@@ -56,16 +54,9 @@ class ApiClient:
     def login(self, username, password) -> "ApiClient":
         response = self.post("/auth/token", json={"username": username, "password": password})
         assert response.status_code == 200, response.text
-        return ApiClient(self.base_url, response.json()["access_token"], self.source_ip, (username, password))
-
-    def _expiring(self) -> bool:
-        claims = jwt.decode(self.token, options={"verify_signature": False})
-        return claims.get("exp", float("inf")) - time.time() < 60
+        return ApiClient(self.base_url, response.json()["access_token"], self.source_ip)
 
     def request(self, method, path, **kwargs) -> requests.Response:
-        if self.token and self.credentials and self._expiring():
-            # only the clock: a revoked token stays revoked (the tests of logout need the 401)
-            self.token = self.login(*self.credentials).token
         headers = kwargs.pop("headers", {})
         if self.token:
             headers.setdefault("Authorization", f"Bearer {self.token}")
