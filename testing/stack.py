@@ -27,6 +27,9 @@ ADMIN = ("test-admin", "Admin-password-123")
 UNLIMITED = {"GATEWAY_RATE_PER_IP": "100000", "GATEWAY_BURST_PER_IP": "100000",
              "GATEWAY_RATE_PER_ACCOUNT": "100000", "GATEWAY_BURST_PER_ACCOUNT": "100000",
              "GATEWAY_RATE_PER_LOGIN_IP": "100000", "GATEWAY_BURST_PER_LOGIN_IP": "100000"}
+# the session's admin client logs in once: its token must outlive a session on a loaded machine
+# (measured: 24 min on 2 busy cores, past the default 15 min; no test relies on that default)
+SESSION_TOKEN_TTL = {"SECTO_TOKEN_TTL": "7200"}
 
 
 class _FromAddress(requests.adapters.HTTPAdapter):
@@ -165,7 +168,7 @@ def start_stack(scale=None, extra_env=None, amqp_uri=None, supervise=False):
     port, web_port = free_port(), free_port()
     stack_env = {**TEST_SECRETS, "AMQP_URI": amqp_uri, "SECTO_VAR_DIR": str(var_dir),
                  "GATEWAY_PORT": str(port), "WEB_PORT": str(web_port), "SECTO_ADMIN_USERNAME": ADMIN[0], "SECTO_ADMIN_PASSWORD": ADMIN[1],
-                 **UNLIMITED, **(extra_env or {})}
+                 **UNLIMITED, **SESSION_TOKEN_TTL, **(extra_env or {})}
     databases = PostgresDatabases.from_env()
     if databases:
         stack_env.update(databases.create())
