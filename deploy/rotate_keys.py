@@ -11,7 +11,7 @@ from shared import config
 from shared.crypto import FieldCipher
 from shared.db import make_engine
 
-from services.identity.handlers import rotate_national_ids
+from services.identity.handlers.persons import rotate_national_ids
 from services.kyc.handlers import rotate_keys as rotate_kyc
 
 ROTATIONS = {"identity": lambda session, cipher: {"national ids": rotate_national_ids(session, cipher)},
@@ -23,7 +23,9 @@ def main() -> None:
     for service, rotate in ROTATIONS.items():
         engine = make_engine(config.database_url(service))
         with Session(engine) as session:
-            print(f"{service}: re-encrypted {rotate(session, cipher)} with the newest key")
+            rotated = rotate(session, cipher)
+            session.commit()  # one transaction per service: all re-encrypted, or nothing
+            print(f"{service}: re-encrypted {rotated} with the newest key")
         engine.dispose()
 
 

@@ -104,12 +104,24 @@ def make_engine(url: str):
 _EVENTS = "secto.events"
 _DRY_RUN = "secto.dry_run"
 _FINISHED = "secto.finished"
+_KEPT_ON = "secto.kept_on"
 
 
 def publish(session: Session, event_type: str, payload: dict) -> None:
     """Collect an event of this unit of work: it is sent on the service's exchange after
     the commit succeeded, and never if the entrypoint fails or the commit does."""
     session.info.setdefault(_EVENTS, []).append((event_type, payload))
+
+
+def collected_events(session: Session) -> list[tuple[str, dict]]:
+    """The (event, payload) pairs this unit of work has collected so far, not yet sent (tests)."""
+    return list(session.info.get(_EVENTS, []))
+
+
+def keep_on(session: Session, *errors: type[Exception]) -> None:
+    """The work done so far is committed even when the use case then raises one of `errors`
+    (its events are not sent): e.g. a failed login is counted, then refused."""
+    session.info[_KEPT_ON] = session.info.get(_KEPT_ON, ()) + errors
 
 
 class Database(DependencyProvider):
@@ -151,6 +163,15 @@ class Database(DependencyProvider):
         for event_type, payload in events:
             self.publisher.publish(payload, routing_key=event_type,
                                    extra_headers=encode_to_headers(worker_ctx.context_data))
+
+    def finish_failed(self, worker_ctx, error) -> None:
+        """The entrypoint failed: commit only what the use case kept on this error (keep_on)."""
+        session = self.sessions.get(worker_ctx)
+        if session is None or session.info.get(_FINISHED) or not isinstance(error, session.info.get(_KEPT_ON, ())):
+            return
+        session.info[_FINISHED] = True
+        session.info.pop(_EVENTS, None)
+        session.commit()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         # entrypoints without an answer (timers) finish here; the others already did
@@ -278,6 +299,7 @@ def page(items, next_cursor) -> dict:
     return {"items": items, "next_cursor": next_cursor}
 
 
-__all__ = ["Database", "publish", "dry_run", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE",
+__all__ = ["Database", "publish", "collected_events", "keep_on", "dry_run", "paginate", "in_scope", "visible", "is_staff",
+           "checked_scope", "STAFF_SCOPE",
            "MissingScope", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime", "IdColumn", "new_metadata",
            "make_engine"]

@@ -20,7 +20,6 @@ from nameko.standalone.events import get_event_exchange
 # identity
 PERSON_CREATED = "person_created"
 PERSON_UPDATED = "person_updated"
-PERSON_ERASED = "person_erased"
 ORGANISATION_CHANGED = "organisation_changed"
 ACCOUNT_CHANGED = "account_changed"
 CUSTOMER_RELATIONSHIP_CHANGED = "customer_relationship_changed"
@@ -36,24 +35,25 @@ CONSENT_CHANGED = "consent_changed"
 # gateway
 REQUEST_LOGGED = "request_logged"
 
+# Services that hold personal data: each answers export_person, erase_person and erase_preview
+# (SPEC §3). Erasure has one trigger, the erase_person RPC: the gateway's POST /persons/{id}/erase
+# calls identity's and then the others' (a service that does not answer: 503, retried as a whole,
+# every erase_person is idempotent); identity's retention calls the others' before it anonymises.
+PERSONAL_DATA_SERVICES = ("identity", "fleet", "driver", "billing", "kyc", "marketing")
+
 # (source service, event, consuming service, handler method) — one durable queue each,
 # shared by every process of the consuming service (SERVICE_POOL: once per service).
 SUBSCRIPTIONS = [
     ("identity", PERSON_CREATED, "driver", "on_person_created"),
     ("identity", PERSON_UPDATED, "driver", "on_person_updated"),
-    ("identity", PERSON_ERASED, "driver", "on_person_erased"),
     ("fleet", VEHICLE_ASSIGNED, "driver", "on_vehicle_assigned"),
     ("fleet", CONTRACT_CHANGED, "driver", "on_contract_changed"),
     ("marketing", CONSENT_CHANGED, "driver", "on_consent_changed"),
     ("gateway", REQUEST_LOGGED, "identity", "on_request_logged"),
     ("identity", PERSON_CREATED, "marketing", "on_person_created"),
     ("identity", PERSON_UPDATED, "marketing", "on_person_updated"),
-    ("identity", PERSON_ERASED, "marketing", "on_person_erased"),
     ("driver", FUELING_RECORDED, "fleet", "on_fueling_recorded"),
     ("driver", TRIP_LOGGED, "fleet", "on_trip_logged"),
-    ("identity", PERSON_ERASED, "fleet", "on_person_erased"),
-    ("identity", PERSON_ERASED, "billing", "on_person_erased"),
-    ("identity", PERSON_ERASED, "kyc", "on_person_erased"),
     ("identity", CUSTOMER_RELATIONSHIP_CHANGED, "kyc", "on_customer_relationship_changed"),
 ]
 
@@ -219,14 +219,16 @@ def finish_unit_of_work(worker_ctx, result, exc_info):
     """Called by the entrypoints below before they reply or ack: the service's unit of work
     (shared.db.Database) commits and sends its events; a failed commit becomes the
     entrypoint's error instead of an answer that claims success."""
-    if exc_info is not None:
-        return result, exc_info
     try:
         for provider in worker_ctx.container.dependencies:
-            if getattr(provider, "unit_of_work", False):
+            if not getattr(provider, "unit_of_work", False):
+                continue
+            if exc_info is None:
                 provider.finish(worker_ctx)
+            else:  # commits only what the use case kept on this error (shared.db.keep_on)
+                provider.finish_failed(worker_ctx, exc_info[1])
     except Exception:  # noqa: BLE001 - handed to the entrypoint like the method's own error
-        return None, sys.exc_info()
+        return None, exc_info or sys.exc_info()
     return result, exc_info
 
 

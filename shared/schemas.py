@@ -193,11 +193,6 @@ class EventSchema(Schema):
         unknown = EXCLUDE
 
 
-class PersonErasedEvent(EventSchema):
-    """identity.person_erased: every service erases what it holds of the person."""
-    person_id = Id(required=True)
-
-
 class PageQuery(QuerySchema):
     limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     cursor = fields.String(load_default=None)

@@ -155,8 +155,8 @@ def test_export_then_erase(admin, subject):
 
 
 def test_erasure_reaches_marketing_and_keeps_the_prohibition(admin, subject):
-    """Identity erases first and broadcasts identity.person_erased; marketing is called
-    directly and by that event. (A service that does not answer: tests/test_resilience.py.)"""
+    """Identity erases first, then marketing by its erase_person RPC (erasure's one trigger).
+    (A service that does not answer: tests/test_resilience.py.)"""
     person, _, client = subject
     pid = person["id"]
     assert pid in [m["person_id"] for m in admin.get("/marketing/audience", params={"channel": "email",

@@ -1,16 +1,17 @@
 """Personal-data lifecycle (SPEC §3): export and erasure fan out to every service, each
-answering for its own data. Both must be complete: a service that does not answer is 503."""
+answering for its own data. Both must be complete: a service that does not answer is 503, and
+erasing again is how it is completed (erase_person is erasure's one trigger and idempotent)."""
 from nameko.exceptions import MethodNotFound
 
 from shared.db import utcnow
 from shared.errors import ServiceUnavailable
+from shared.messaging import PERSONAL_DATA_SERVICES as DATA_SERVICES
 
 from gateway.auth import DRIVER, STAFF
 from gateway.http import route
 from gateway.routes.driver import own_person
 
 TAG = "lifecycle"
-DATA_SERVICES = ("identity", "fleet", "driver", "billing", "kyc", "marketing")
 
 
 class LifecycleRoutes:

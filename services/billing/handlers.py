@@ -1,4 +1,5 @@
-"""Billing use cases: plain functions over a Session; each commits its own unit of work."""
+"""Billing use cases: plain functions over the entrypoint's Session (shared.db: the unit of
+work commits once when the entrypoint returned)."""
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
@@ -13,6 +14,7 @@ from services.billing.models import DEFAULT_TERMS_DAYS, BillingProfile, Invoice,
 
 
 def put_profile(session, customer_id, data) -> BillingProfile:
+    """The whole unit of work is this put: on a race it starts over."""
     profile = session.get(BillingProfile, customer_id)
     if profile is None:
         profile = BillingProfile(customer_id=customer_id)
@@ -21,7 +23,7 @@ def put_profile(session, customer_id, data) -> BillingProfile:
         setattr(profile, field, value)
     profile.erased_at = None
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:  # created concurrently: the later write wins
         session.rollback()
         return put_profile(session, customer_id, data)
@@ -37,23 +39,29 @@ def get_profile(session, customer_id, customer_ids) -> BillingProfile:
 
 def run_invoices(session, period: str, contracts: list[dict], today: dt.date | None = None) -> dict:
     """One invoice per customer and period with a line per active contract. A customer
-    already invoiced for the period is left as it is, so a second run creates nothing."""
+    already invoiced for the period is left as it is, so a second run creates nothing. The
+    run is one unit of work: when a concurrent run invoiced a customer first, it starts over
+    and finds that invoice."""
     today = today or dt.date.today()
     by_customer = defaultdict(list)
     for contract in contracts:
         by_customer[contract["customer_id"]].append(contract)
+    for _ in range(len(by_customer)):
+        try:
+            return _invoice_customers(session, period, by_customer, today)
+        except IntegrityError:  # each retry finds at least one more customer invoiced
+            session.rollback()
+    return _invoice_customers(session, period, by_customer, today)
+
+
+def _invoice_customers(session, period, by_customer, today) -> dict:
     created, existing = [], 0
     for customer_id, customer_contracts in sorted(by_customer.items()):
         if _invoice_of(session, customer_id, period) is not None:
             existing += 1
             continue
-        invoice = _new_invoice(session, customer_id, period, customer_contracts, today)
-        try:
-            session.commit()
-            created.append(invoice)
-        except IntegrityError:  # a concurrent run invoiced this customer first
-            session.rollback()
-            existing += 1
+        created.append(_new_invoice(session, customer_id, period, customer_contracts, today))
+        session.flush()
     return {"period": period, "created": len(created), "existing": existing,
             "invoice_ids": [invoice.id for invoice in created],
             "total": sum((invoice.total for invoice in created), Decimal("0.00"))}
@@ -109,10 +117,10 @@ def erase_person(session, person_id) -> dict:
     """The profile's contact and address data go; invoices stay for the bookkeeping period."""
     profile = session.get(BillingProfile, person_id)
     anonymised = []
-    if profile is not None and profile.erased_at is None:
-        profile.email = profile.paper_contact = profile.paper_address = profile.e_invoice_address = None
-        profile.erased_at = utcnow()
-        session.commit()
+    if profile is not None:  # the same report every time: erasure is idempotent
+        if profile.erased_at is None:
+            profile.email = profile.paper_contact = profile.paper_address = profile.e_invoice_address = None
+            profile.erased_at = utcnow()
         anonymised.append("billing profile (email, paper contact and address, e-invoice address)")
     invoices = session.scalars(select(Invoice).where(Invoice.customer_id == person_id)).all()
     years = sorted({invoice.issue_date.year for invoice in invoices})

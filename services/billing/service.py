@@ -1,9 +1,8 @@
-
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import PERSON_ERASED, ServiceRpc, event_handler, rpc
+from shared.messaging import ServiceRpc, rpc
 from shared.retention import RetentionEntrypoints
-from shared.schemas import PersonErasedEvent, load
+from shared.schemas import load
 from shared.service_base import ServiceBase
 
 from services.billing import handlers, models, retention, schemas
@@ -62,7 +61,3 @@ class BillingService(RetentionEntrypoints, ServiceBase):
     def erase_preview(self, person_id):
         with dry_run(self.db):
             return handlers.erase_person(self.db, person_id)
-
-    @event_handler("identity", PERSON_ERASED)
-    def on_person_erased(self, payload):
-        handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])

@@ -49,7 +49,7 @@ RULES = [
          year_end=True),
     Rule("driver_profiles", "driver profile (name, phone, email: a copy of identity's person)", "0d",
          "person erased in identity (on request, or by identity's prospects / former customers rules)",
-         "follows identity", "anonymised", enforced_by="event identity.person_erased"),
+         "follows identity", "anonymised", enforced_by="identity's erasure (erase_person RPC)"),
 ]
 
 

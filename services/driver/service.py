@@ -4,10 +4,10 @@ from nameko.events import EventDispatcher
 
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED, PERSON_ERASED,
+from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED,
                               PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED, event_handler, rpc)
 from shared.retention import RetentionEntrypoints
-from shared.schemas import PersonErasedEvent, load
+from shared.schemas import load
 from shared.service_base import ServiceBase
 
 from services.driver import handlers, logbook, models, retention, schemas
@@ -166,7 +166,3 @@ class DriverService(RetentionEntrypoints, ServiceBase):
     def erase_preview(self, person_id):
         with dry_run(self.db):
             return handlers.erase_person(self.db, person_id)
-
-    @event_handler("identity", PERSON_ERASED)
-    def on_person_erased(self, payload):
-        handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])

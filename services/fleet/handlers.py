@@ -477,9 +477,7 @@ def erase_person(session, person_id) -> dict:
     retained += [{"data": "vehicle driver assignment and its history (processor data)",
                   "legal_basis": "Processor for the customer company (GDPR art. 28): removed on its instruction",
                   "until": None, "held_for": organisation_id} for organisation_id in held]
-    anonymised = []
+    anonymised = ["links from fuelings to the person"]  # the same report every time: erasure is idempotent
     if contracts:
-        anonymised.append("free-text notes of the person's contracts")
-    if fuelings:
-        anonymised.append(f"link from {len(fuelings)} fuelings to the person")
+        anonymised.insert(0, "free-text notes of the person's contracts")
     return {"anonymised": anonymised, "retained": retained}

@@ -2,10 +2,10 @@ from nameko.events import EventDispatcher
 
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import (CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, TRIP_LOGGED, VEHICLE_ASSIGNED,
+from shared.messaging import (CONTRACT_CHANGED, FUELING_RECORDED, TRIP_LOGGED, VEHICLE_ASSIGNED,
                               event_handler, rpc)
 from shared.retention import RetentionEntrypoints
-from shared.schemas import PersonErasedEvent, load
+from shared.schemas import load
 from shared.service_base import Actor, ServiceBase
 
 from services.fleet import handlers, models, reports, retention, schemas
@@ -245,8 +245,4 @@ class FleetService(RetentionEntrypoints, ServiceBase):
     def erase_preview(self, person_id):
         with dry_run(self.db):
             return handlers.erase_person(self.db, person_id)
-
-    @event_handler("identity", PERSON_ERASED)
-    def on_person_erased(self, payload):
-        handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])
 

@@ -9,7 +9,7 @@ from shared.logging import get_logger
 from shared.service_base import Cipher
 from sqlalchemy.orm import Session
 
-from services.identity import handlers
+from services.identity.handlers import accounts
 
 __all__ = ["Database", "Cipher", "BootstrapAdmin"]
 
@@ -27,7 +27,8 @@ class BootstrapAdmin(DependencyProvider):
             password = secrets.token_urlsafe(18)
         engine = make_engine(config.database_url("identity"))
         with Session(engine) as session:
-            created = handlers.ensure_admin(session, username, password)
+            created = accounts.ensure_admin(session, username, password)
+            session.commit()
         engine.dispose()
         if created:
             get_logger(__name__).info("identity.admin_created", username=username)

@@ -1,5 +1,5 @@
 """Identity's part of the retention schedule: prospects and former customers are anonymised
-(as an erasure: every service hears person_erased and removes what it may), their service
+as by an erasure (every other service's erase_person first, then identity's), their service
 history, the access audit and the web usage data are deleted when their periods end."""
 import datetime as dt
 from collections import defaultdict
@@ -8,7 +8,7 @@ from sqlalchemy import delete, exists, or_, select
 
 from shared.retention import Rule, delete_older, find, keys_after
 
-from services.identity import handlers
+from services.identity.handlers import erasure
 from services.identity.models import (AccessAudit, Account, CustomerRelationship, LoginFailure, Person,
                                       PersonRole, SatisfactionResponse, ServiceOrder, WebUsage)
 
@@ -76,9 +76,16 @@ def _expired_persons(kind):
     return expired
 
 
-def _anonymise(session, keys, now):
-    for person_id in keys:
-        handlers.erase_person(session, person_id)
+def _anonymise(erase_elsewhere):
+    """The other services erase the persons first (one RPC each, the staff erasure's); if one
+    does not answer, the batch fails and nothing of it is committed here, so the next run
+    finds the same persons again and retries (every erase_person is idempotent)."""
+    def anonymise(session, keys, now):
+        if erase_elsewhere is not None:
+            erase_elsewhere(keys)
+        for person_id in keys:
+            erasure.erase_person(session, person_id)
+    return anonymise
 
 
 # --- service history, access audit, web usage ----------------------------------------------
@@ -113,28 +120,34 @@ def _remove_login_failures(session, usernames, now):
                                                LoginFailure.updated_at < now - LOGIN_FAILURES_KEPT))
 
 
-RULES = [
-    Rule("prospects", "prospects and representatives of prospect companies: name, contact data, roles, accounts",
-         "2y", "last contact (change of the person, a relationship or a role)", CONTACT_BASIS, "anonymised",
-         _expired_persons("prospect"), _anonymise),
-    Rule("former_customers", "former customers and contacts of former customer companies: name, national id, "
-         "contact data, roles, accounts (contracts, invoices and KYC keep their own parts by their own rules)",
-         "2y", "customer relationship ended (of the person, or of every company it is linked to)", CONTACT_BASIS,
-         "anonymised", _expired_persons("former"), _anonymise),
-    Rule("customer_history", "service orders and satisfaction responses of a customer relationship, and a private "
-         "customer's relationship itself (type, contract types, dates, ids in other systems)", "6y",
-         "end of the year the customer relationship ended", BOOKKEEPING_BASIS, "deleted", _expired_history,
-         _remove_history, year_end=True),
-    Rule("access_audit", "access audit: who read whose personal data, when", "2y", "the read",
-         "GDPR art. 5(2) accountability and art. 32 security of processing", "deleted",
-         *delete_older(AccessAudit, AccessAudit.at)),
-    Rule("web_usage", "web usage data: IP address, browser, OS, requested path", "90d", "the request",
-         "GDPR art. 6(1)(f) legitimate interest in the security of the service", "deleted",
-         *delete_older(WebUsage, WebUsage.at)),
-    Rule("login_failures", "failed-login counters per username and client address (lockout)", "1d",
-         "the last failed login", "GDPR art. 32 security of processing", "deleted", _expired_login_failures,
-         _remove_login_failures),
-]
+def rules(erase_elsewhere=None):
+    """The identity rules; `erase_elsewhere(person_ids)` makes every other service erase them
+    (the service passes its RPC fan-out; None only in tests of identity alone)."""
+    return [
+        Rule("prospects", "prospects and representatives of prospect companies: name, contact data, roles, accounts",
+             "2y", "last contact (change of the person, a relationship or a role)", CONTACT_BASIS, "anonymised",
+             _expired_persons("prospect"), _anonymise(erase_elsewhere)),
+        Rule("former_customers", "former customers and contacts of former customer companies: name, national id, "
+             "contact data, roles, accounts (contracts, invoices and KYC keep their own parts by their own rules)",
+             "2y", "customer relationship ended (of the person, or of every company it is linked to)", CONTACT_BASIS,
+             "anonymised", _expired_persons("former"), _anonymise(erase_elsewhere)),
+        Rule("customer_history", "service orders and satisfaction responses of a customer relationship, and a private "
+             "customer's relationship itself (type, contract types, dates, ids in other systems)", "6y",
+             "end of the year the customer relationship ended", BOOKKEEPING_BASIS, "deleted", _expired_history,
+             _remove_history, year_end=True),
+        Rule("access_audit", "access audit: who read whose personal data, when", "2y", "the read",
+             "GDPR art. 5(2) accountability and art. 32 security of processing", "deleted",
+             *delete_older(AccessAudit, AccessAudit.at)),
+        Rule("web_usage", "web usage data: IP address, browser, OS, requested path", "90d", "the request",
+             "GDPR art. 6(1)(f) legitimate interest in the security of the service", "deleted",
+             *delete_older(WebUsage, WebUsage.at)),
+        Rule("login_failures", "failed-login counters per username and client address (lockout)", "1d",
+             "the last failed login", "GDPR art. 32 security of processing", "deleted", _expired_login_failures,
+             _remove_login_failures),
+    ]
+
+
+RULES = rules()
 
 
 def history_until(relationships) -> str | None:
@@ -147,14 +160,3 @@ def history_until(relationships) -> str | None:
 
 def audit_until(last_read: dt.datetime | None) -> str | None:
     return find(RULES, "access_audit").until(SERVICE, last_read)
-
-
-def relationship_changed(session, party_id) -> dict:
-    """The event KYC keeps its until-dates by: the party's relationship has ended when every
-    relationship of it has (ended_on = the latest end), else ended_on is None."""
-    relationships = session.scalars(select(CustomerRelationship)
-                                    .where(CustomerRelationship.party_id == party_id)).all()
-    ended = bool(relationships) and all(r.status == "former" for r in relationships)
-    ended_on = max(r.ended_on or r.updated_at.date() for r in relationships) if ended else None
-    return {"party_id": party_id, "party_type": relationships[0].party_type if relationships else None,
-            "ended_on": ended_on.isoformat() if ended_on else None}

@@ -288,6 +288,14 @@ class OrganisationEvent(StrictSchema):
     parent_id = Id(allow_none=True)
 
 
+class CustomerRelationshipChangedEvent(StrictSchema):
+    """Payload of identity.customer_relationship_changed: ended_on is set once every
+    relationship of the party has ended (None while one is ongoing)."""
+    party_id = Id(required=True)
+    party_type = fields.String(allow_none=True, validate=validate.OneOf(("person", "organisation")))
+    ended_on = fields.Date(allow_none=True)
+
+
 class PersonCreatedEvent(StrictSchema):
     """Payload of identity.person_created / person_updated: never the national id."""
     id = Id(required=True)

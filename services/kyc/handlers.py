@@ -1,4 +1,5 @@
-"""KYC use cases: plain functions over a Session; each commits its own unit of work."""
+"""KYC use cases: plain functions over the entrypoint's Session (shared.db: the unit of work
+commits once when the entrypoint returned)."""
 import datetime as dt
 import os
 from pathlib import Path
@@ -7,11 +8,11 @@ from sqlalchemy import select
 
 from shared import config
 from shared.crypto import FieldCipher, blind_index
-from shared.db import paginate, utcnow
+from shared.db import paginate
 from shared.validators import mask_national_id
 
 from services.kyc import exceptions as exc
-from services.kyc.models import TRANSITIONS, KycCase, KycParty
+from services.kyc.models import KycCase, KycParty
 from services.kyc.schemas import ACCEPTED_FILE_TYPES, MAX_FILE_BYTES
 
 RETENTION_YEARS = 5
@@ -59,7 +60,7 @@ def create_case(session, cipher, data) -> KycCase:
     case = KycCase()
     _set_identifying(case, cipher, data)
     session.add(case)
-    session.commit()
+    session.flush()
     return case
 
 
@@ -74,32 +75,17 @@ def update_case(session, cipher, case_id, data, actor_id=None, today=None) -> Ky
     case = get_case(session, case_id)
     status = data.pop("status", None)
     if case.status == "verified" and set(data) & set(IDENTIFYING):
-        _back_to_pending(case)  # what was verified is no longer what is stored
+        case.back_to_pending()
     _set_identifying(case, cipher, data)
     if status is not None and status != case.status:
-        if status not in TRANSITIONS[case.status]:
-            session.rollback()
-            raise exc.IllegalTransition(details={"from": case.status, "to": status,
-                                                 "allowed": sorted(TRANSITIONS[case.status])})
-        if status == "verified":
-            _check_verifiable(session, case, today or dt.date.today())
-            case.verified_by, case.verified_at = actor_id, utcnow()
-        case.status = status
-    session.commit()
+        today = today or dt.date.today()
+        if status not in case.next_statuses:  # the unit of work is rolled back with the error
+            raise exc.IllegalTransition(details={"from": case.status, "to": status, "allowed": case.next_statuses})
+        if status == "verified" and (problems := case.verification_problems(today)):
+            raise exc.NotVerifiable(details=problems)
+        case.move_to(status, actor_id, today)
+    session.flush()
     return case
-
-
-def _back_to_pending(case) -> None:
-    case.status, case.verified_by, case.verified_at = "pending", None, None
-
-
-def _check_verifiable(session, case, today):
-    missing = [field for field in ("document_type", "document_number_encrypted", "document_country",
-                                   "document_expires_on") if getattr(case, field) is None]
-    if missing or case.document_expires_on < today:
-        session.rollback()
-        raise exc.NotVerifiable(details={"missing": [m.replace("_encrypted", "") for m in missing],
-                                         "expired": bool(not missing and case.document_expires_on < today)})
 
 
 def expire_cases(session, today=None) -> int:
@@ -108,8 +94,7 @@ def expire_cases(session, today=None) -> int:
     cases = session.scalars(select(KycCase).where(KycCase.status == "verified",
                                                   KycCase.document_expires_on < today)).all()
     for case in cases:
-        case.status = "expired"
-    session.commit()
+        case.move_to("expired")
     return len(cases)
 
 
@@ -126,7 +111,7 @@ def add_party(session, cipher, case_id, data) -> KycParty:
     party = KycParty(case_id=case_id)
     _set_identifying(party, cipher, data)
     session.add(party)
-    session.commit()
+    session.flush()
     return party
 
 
@@ -151,8 +136,8 @@ def store_file(session, cipher, case_id, content: bytes) -> KycCase:
     temporary.replace(directory / name)
     case.file_name, case.file_content_type, case.file_size = name, content_type, len(content)
     if case.status == "verified":
-        _back_to_pending(case)
-    session.commit()
+        case.back_to_pending()
+    session.flush()
     return case
 
 
@@ -168,7 +153,8 @@ def read_file(session, cipher, case_id) -> tuple[str, bytes]:
 
 def rotate_keys(session, cipher, batch=500) -> dict:
     """Re-encrypt every national id, document number and document file with the newest key
-    of SECTO_DATA_KEYS, and recompute the national-id index with KYC's index key."""
+    of SECTO_DATA_KEYS, and recompute the national-id index with KYC's index key (in the
+    caller's transaction, written batch by batch)."""
     counts = {"rows": 0, "files": 0}
     for model in (KycCase, KycParty):
         last_id = ""
@@ -181,7 +167,7 @@ def rotate_keys(session, cipher, batch=500) -> dict:
                     row.document_number_encrypted = cipher.rotate(row.document_number_encrypted)
                 if getattr(row, "file_name", None):
                     counts["files"] += _rotate_file(cipher, files_dir() / row.file_name)
-            session.commit()
+            session.flush()
             counts["rows"] += len(rows)
             last_id = rows[-1].id
     return counts

@@ -49,9 +49,34 @@ class KycCase(_IdentifyingData, Base):
 
     parties: Mapped[list["KycParty"]] = relationship(order_by="KycParty.created_at", lazy="selectin")
 
+    # the state machine: pending -> verified | rejected, verified -> expired (TRANSITIONS)
     @property
     def next_statuses(self) -> list[str]:
         return sorted(TRANSITIONS[self.status])
+
+    def verification_problems(self, today: dt.date) -> dict | None:
+        """What keeps the case from being verified: a missing or expired document."""
+        missing = [field for field in ("document_type", "document_number_encrypted", "document_country",
+                                       "document_expires_on") if getattr(self, field) is None]
+        expired = not missing and self.document_expires_on < today
+        if not (missing or expired):
+            return None
+        return {"missing": [field.replace("_encrypted", "") for field in missing], "expired": expired}
+
+    def move_to(self, status: str, actor_id: str | None = None, today: dt.date | None = None) -> None:
+        """Raises ValueError for a transition TRANSITIONS does not allow, or verifying a case
+        with verification_problems."""
+        if status not in TRANSITIONS[self.status]:
+            raise ValueError(f"{self.status} -> {status}")
+        if status == "verified":
+            if self.verification_problems(today or dt.date.today()):
+                raise ValueError("not verifiable")
+            self.verified_by, self.verified_at = actor_id, utcnow()
+        self.status = status
+
+    def back_to_pending(self) -> None:
+        """What was verified is no longer what is stored (identifying data or file changed)."""
+        self.status, self.verified_by, self.verified_at = "pending", None, None
 
 
 class KycParty(_IdentifyingData, Base):

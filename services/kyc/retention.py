@@ -1,11 +1,9 @@
 """KYC's part of the retention schedule: customer due diligence data is kept 5 years after
 the customer relationship ends (identity tells us when, by event), then deleted with its
 document file, beneficial owners and PEPs."""
-from marshmallow import fields
 from sqlalchemy import delete, select, update
 
 from shared.retention import Rule, keys_after
-from shared.schemas import EventSchema, Id
 
 from services.kyc import handlers
 from services.kyc.models import KycCase, KycParty
@@ -13,17 +11,10 @@ from services.kyc.models import KycCase, KycParty
 SERVICE = "kyc"
 
 
-class RelationshipChangedEvent(EventSchema):
-    """identity.customer_relationship_changed: ended_on is set once every relationship of the party has ended."""
-    party_id = Id(required=True)
-    ended_on = fields.Date(allow_none=True, load_default=None)
-
-
 def apply_relationship(session, data) -> int:
     """Every case of the party gets the date its customer relationship ended (None: ongoing again)."""
     result = session.execute(update(KycCase).where(KycCase.customer_id == data["party_id"])
                              .values(relationship_ended_on=data["ended_on"]))
-    session.commit()
     return result.rowcount
 
 

@@ -3,7 +3,7 @@ import datetime as dt
 import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import Id, NationalId, StrictSchema
+from shared.schemas import EventSchema, Id, NationalId, StrictSchema
 
 from services.kyc.models import CASE_STATUSES, DOCUMENT_TYPES
 
@@ -125,3 +125,10 @@ class CaseFilter(StrictSchema):
 class DocumentUpload(Schema):
     """multipart/form-data with one part `file`: PDF, JPEG or PNG, at most 10 MB."""
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class RelationshipChangedEvent(EventSchema):
+    """identity.customer_relationship_changed as KYC reads it: ended_on is set once every
+    relationship of the party has ended."""
+    party_id = Id(required=True)
+    ended_on = fields.Date(allow_none=True, load_default=None)

@@ -1,11 +1,10 @@
 import base64
 
-
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import CUSTOMER_RELATIONSHIP_CHANGED, PERSON_ERASED, event_handler, rpc, timer
+from shared.messaging import CUSTOMER_RELATIONSHIP_CHANGED, event_handler, rpc, timer
 from shared.retention import RetentionEntrypoints
-from shared.schemas import PersonErasedEvent, load
+from shared.schemas import load
 from shared.service_base import Actor, ServiceBase
 
 from services.kyc import handlers, models, retention, schemas
@@ -77,10 +76,6 @@ class KycService(RetentionEntrypoints, ServiceBase):
         with dry_run(self.db):
             return handlers.erase_person(self.db, person_id)
 
-    @event_handler("identity", PERSON_ERASED)
-    def on_person_erased(self, payload):
-        handlers.erase_person(self.db, load(PersonErasedEvent(), payload)["person_id"])
-
     @event_handler("identity", CUSTOMER_RELATIONSHIP_CHANGED)
     def on_customer_relationship_changed(self, payload):
-        retention.apply_relationship(self.db, load(retention.RelationshipChangedEvent(), payload))
+        retention.apply_relationship(self.db, load(schemas.RelationshipChangedEvent(), payload))

@@ -1,8 +1,12 @@
-"""Marketing use cases: plain functions over a Session."""
+"""Marketing use cases: plain functions over the entrypoint's Session (shared.db: the unit of
+work commits once when the entrypoint returned, then sends the events collected here)."""
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import paginate, utcnow
+from shared.db import paginate, publish, utcnow
+from shared.messaging import CONSENT_CHANGED
+
+from services.marketing import schemas
 
 from services.marketing.exceptions import (ContactNotFound, EventNotFound, PersonErased, ProfilingConsentRequired,
                                            ProhibitionLocked)
@@ -15,8 +19,8 @@ ERASURE_SOURCE = "erasure"
 
 # consents
 def set_consent(session, person_id, purpose, data, actor, by_person) -> Consent:
-    """Append a record (the proof) and make it current. A prohibition is lifted only by the
-    person; consent is not granted for an erased person."""
+    """Append a record (the proof) and make it current, and broadcast it. A prohibition is
+    lifted only by the person; consent is not granted for an erased person."""
     contact = session.get(Contact, person_id)
     if data["status"] == "granted" and contact is not None and contact.erased_at is not None:
         raise PersonErased()
@@ -35,7 +39,9 @@ def set_consent(session, person_id, purpose, data, actor, by_person) -> Consent:
     current.record_id, current.at = record.id, record.at
     if purpose == "profiling" and record.status != "granted":
         _clear_profile(session, person_id)
-    session.commit()
+    session.flush()
+    # every change, repeats included: consumers are idempotent and a repeat re-asserts the state
+    publish(session, CONSENT_CHANGED, schemas.ConsentChangedEvent().dump(current))
     return current
 
 
@@ -54,6 +60,7 @@ def has_granted(session, person_id, purpose) -> bool:
 
 # contacts (read model of identity persons)
 def upsert_contact(session, data) -> None:
+    """The whole unit of work is this upsert (an event handler): on a race it starts over."""
     for _ in range(2):
         contact = session.get(Contact, data["id"])
         if contact is None:
@@ -64,7 +71,7 @@ def upsert_contact(session, data) -> None:
         for field in ("first_name", "last_name", "email", "phone"):
             setattr(contact, field, data[field])
         try:
-            session.commit()
+            session.flush()
             return
         except IntegrityError:  # another worker inserted it first: update that row
             session.rollback()
@@ -90,7 +97,7 @@ def update_profile(session, person_id, data) -> Contact:
         raise ProfilingConsentRequired()
     for field, value in data.items():
         setattr(contact, field, value)
-    session.commit()
+    session.flush()
     return contact
 
 
@@ -130,7 +137,7 @@ def overview(session) -> dict:
 def create_event(session, data) -> MarketingEvent:
     event = MarketingEvent(**data)
     session.add(event)
-    session.commit()
+    session.flush()
     return event
 
 
@@ -156,7 +163,7 @@ def add_attendee(session, event_id, data) -> Attendance:
         attendance = Attendance(event_id=event_id, person_id=data["person_id"])
         session.add(attendance)
     attendance.status = data["status"]
-    session.commit()
+    session.flush()
     return attendance
 
 
@@ -176,8 +183,8 @@ def export_person(session, person_id) -> dict:
 
 def erase_person(session, person_id) -> dict:
     """Anonymise the contact, drop attendance, withdraw every granted consent (the person is
-    never contacted again); the consent history stays as proof. Idempotent. Returns the report
-    and the consents it withdrew (to broadcast)."""
+    never contacted again; each withdrawal is broadcast); the consent history stays as proof.
+    Idempotent. Returns the report."""
     for _ in range(2):
         contact = session.get(Contact, person_id)
         if contact is None:
@@ -189,20 +196,18 @@ def erase_person(session, person_id) -> dict:
             contact.erased_at = utcnow()
         session.execute(delete(Attendance).where(Attendance.person_id == person_id))
         try:
-            session.commit()
+            session.flush()
             break
-        except IntegrityError:  # the event handler and the gateway's call raced to insert it
+        except IntegrityError:  # two erasures raced to insert it: start over on the other's row
             session.rollback()
-    withdrawn = []
     granted = session.scalars(select(Consent.purpose).where(Consent.person_id == person_id,
                                                             Consent.status == "granted")).all()
     for purpose in granted:
-        consent = set_consent(session, person_id, purpose, {"status": "withdrawn", "source": ERASURE_SOURCE},
-                                 {"account_id": None, "role": "system"}, by_person=False)
-        withdrawn.append(consent)
+        set_consent(session, person_id, purpose, {"status": "withdrawn", "source": ERASURE_SOURCE},
+                    {"account_id": None, "role": "system"}, by_person=False)
     from services.marketing import retention  # the schedule anonymises through this function
     report = {"anonymised": ["marketing contact (name, email, phone)", "profiling attributes (position, company)",
                              "event attendance"],
               "retained": retention.consent_history_retained(session, person_id),
               "erased_at": contact.erased_at.isoformat()}
-    return report, withdrawn
+    return report

@@ -68,13 +68,6 @@ class PersonEvent(StrictSchema):
     phone = fields.String(allow_none=True, load_default=None)
 
 
-class PersonErasedEvent(StrictSchema):
-    class Meta:
-        unknown = EXCLUDE
-
-    person_id = Id(required=True)
-
-
 class ProfileUpdate(StrictSchema):
     position = fields.String(allow_none=True, validate=validate.Length(max=100))
     company = fields.String(allow_none=True, validate=validate.Length(max=200))

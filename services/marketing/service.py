@@ -1,9 +1,6 @@
-from nameko.events import EventDispatcher
-
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import (CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, ServiceRpc,
-                              event_handler, rpc)
+from shared.messaging import PERSON_CREATED, PERSON_UPDATED, ServiceRpc, event_handler, rpc
 from shared.retention import RetentionEntrypoints
 from shared.schemas import load
 from shared.service_base import Actor, ServiceBase
@@ -20,7 +17,6 @@ class MarketingService(RetentionEntrypoints, ServiceBase):
     retention_lease = models.RetentionLease
     identity = ServiceRpc("identity")
     actor = Actor()
-    dispatch = EventDispatcher()
 
     @property
     def retention_rules(self):
@@ -36,12 +32,7 @@ class MarketingService(RetentionEntrypoints, ServiceBase):
         purpose = load(schemas.Purpose(), {"purpose": purpose})["purpose"]
         consent = handlers.set_consent(self.db, person_id, purpose, load(schemas.ConsentChange(), payload),
                                        self.actor, by_person)
-        self._broadcast(consent)
         return schemas.Consent().dump(consent)
-
-    def _broadcast(self, consent):
-        # every change, repeats included: consumers are idempotent and a repeat re-asserts the state
-        self.dispatch(CONSENT_CHANGED, schemas.ConsentChangedEvent().dump(consent))
 
     # contacts
     @rpc
@@ -115,18 +106,11 @@ class MarketingService(RetentionEntrypoints, ServiceBase):
 
     @rpc
     def erase_person(self, person_id):
-        report, withdrawn = handlers.erase_person(self.db, person_id)
-        for consent in withdrawn:
-            self._broadcast(consent)
-        return report
+        return handlers.erase_person(self.db, person_id)
 
     @rpc
     def erase_preview(self, person_id):
         with dry_run(self.db):
-            report, _ = handlers.erase_person(self.db, person_id)
+            report = handlers.erase_person(self.db, person_id)
         report.pop("erased_at")
         return report
-
-    @event_handler("identity", PERSON_ERASED)
-    def on_person_erased(self, payload):
-        self.erase_person(load(schemas.PersonErasedEvent(), payload)["person_id"])

@@ -12,7 +12,7 @@ from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.db import Database, IdColumn, make_engine, new_metadata, publish
+from shared.db import Database, IdColumn, keep_on, make_engine, new_metadata, publish
 from shared.errors import Conflict
 from shared.messaging import rpc
 from shared.testing import declare_event_queue
@@ -39,6 +39,14 @@ class UnitOfWorkService:
         if fail:
             raise Conflict("the use case failed after collecting its event")
         return thing_id
+
+    @rpc
+    def refuse(self, thing_id):
+        """Like a failed login: counted (kept), then refused."""
+        self.db.add(Thing(id=thing_id, name="kept"))
+        keep_on(self.db, Conflict)
+        publish(self.db, "thing_made", {"id": thing_id})
+        raise Conflict("refused, but what was kept stays")
 
 
 @pytest.fixture
@@ -98,5 +106,13 @@ def test_a_failed_commit_is_the_callers_error_and_sends_no_event(probe):
     _events(uri)
     with pytest.raises(RemoteError, match="IntegrityError"):
         service.make("c")  # the same primary key: the commit fails, after the method returned
+    assert _rows(engine) == 1
+    assert _events(uri) == []
+
+
+def test_work_kept_on_an_error_is_committed_and_sends_no_event(probe):
+    service, engine, uri = probe
+    with pytest.raises(Conflict):
+        service.refuse("d")
     assert _rows(engine) == 1
     assert _events(uri) == []

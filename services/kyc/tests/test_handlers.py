@@ -10,6 +10,7 @@ from shared.schemas import load
 
 from services.kyc import exceptions as exc
 from services.kyc import handlers, schemas
+from services.kyc.models import KycCase
 
 HETU = "131052-308T"
 PDF = b"%PDF-1.7\n" + b"secret passport scan " * 100
@@ -134,3 +135,22 @@ def test_key_rotation_covers_every_encrypted_field_and_file(session, monkeypatch
     assert handlers.read_file(session, only_new, case.id) == ("application/pdf", PDF)
     # KYC's blind index is not identity's: the two cannot be joined
     assert case.national_id_index == blind_index(HETU, config.index_key("kyc")) != blind_index(HETU)
+
+
+def test_the_case_state_machine_lives_on_the_model():
+    """pending -> verified | rejected, verified -> expired; verifying needs a valid document."""
+    today = dt.date(2026, 11, 25)
+    case = KycCase(status="pending", document_type="passport", document_number_encrypted="x",
+                   document_country="FI", document_expires_on=today + dt.timedelta(days=1))
+    assert case.next_statuses == ["rejected", "verified"]
+    case.move_to("verified", "staff-1", today)
+    assert (case.status, case.verified_by, case.next_statuses) == ("verified", "staff-1", ["expired"])
+    with pytest.raises(ValueError):
+        case.move_to("pending")
+    case.back_to_pending()
+    case.document_expires_on = today - dt.timedelta(days=1)
+    assert case.verification_problems(today) == {"missing": [], "expired": True}
+    with pytest.raises(ValueError):
+        case.move_to("verified", "staff-1", today)
+    case.move_to("rejected")
+    assert case.next_statuses == []

@@ -23,6 +23,7 @@ def _case_ended(session, cipher, ended_on):
     handlers.add_party(session, cipher, case.id, {"kind": "pep", "first_name": "P", "last_name": "E"})
     handlers.store_file(session, cipher, case.id, PDF)
     retention.apply_relationship(session, {"party_id": case.customer_id, "ended_on": ended_on})
+    session.commit()  # as the entrypoints' unit of work does
     return case
 
 
@@ -35,6 +36,7 @@ def test_case_goes_5_years_and_a_day_after_the_relationship_ended_and_stays_a_da
     expired = _case_ended(session, cipher, five_years_ago - dt.timedelta(days=1))
     kept = _case_ended(session, cipher, five_years_ago)
     ongoing = new_case(session, cipher)
+    session.commit()
     file_of_expired = handlers.files_dir() / expired.file_name
 
     assert schedule.plan(session, "kyc", retention.RULES, NOW) == {"cases": 1}

@@ -4,6 +4,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import func, select
 
+from shared.db import collected_events
 from shared.errors import ValidationFailed
 from shared.messaging import CONSENT_CHANGED
 
@@ -86,8 +87,11 @@ def test_erasure_anonymises_keeps_proof_and_the_prohibition(session):
     change(session, pid, "phone_marketing", "prohibited", SELF, by_person=True)
     event = handlers.create_event(session, {"name": "Launch", "starts_at": handlers.utcnow(), "place": None})
     handlers.add_attendee(session, event.id, {"person_id": pid, "status": "attended"})
-    report, withdrawn = handlers.erase_person(session, pid)
-    assert [c.purpose for c in withdrawn] == ["email_marketing"]
+    before = len(collected_events(session))
+    report = handlers.erase_person(session, pid)
+    withdrawn = [payload for _, payload in collected_events(session)[before:]]
+    assert [(e["purpose"], e["status"], e["source"]) for e in withdrawn] == [("email_marketing", "withdrawn",
+                                                                             "erasure")]
     assert report["retained"][0]["legal_basis"] and report["anonymised"]
     contact = handlers.get_contact(session, pid)
     assert (contact.first_name, contact.email, contact.phone) == (None, None, None)
@@ -100,16 +104,15 @@ def test_erasure_anonymises_keeps_proof_and_the_prohibition(session):
     handlers.upsert_contact(session, {"id": pid, "first_name": "Back", "last_name": "Again", "email": "x@y.fi",
                                       "phone": None})
     assert handlers.get_contact(session, pid).email is None
-    again, withdrawn_again = handlers.erase_person(session, pid)
-    assert again == report and withdrawn_again == []
+    before = len(collected_events(session))
+    assert handlers.erase_person(session, pid) == report and collected_events(session)[before:] == []
 
 
-def test_service_dispatches_every_change_and_validates(session):
-    events = []
-    service = worker_factory(MarketingService, db=session, actor=STAFF,
-                             dispatch=lambda name, payload: events.append((name, payload)))
+def test_service_publishes_every_change_and_validates(session):
+    service = worker_factory(MarketingService, db=session, actor=STAFF)
     pid = str(uuid.uuid4())
     consent = service.set_consent(pid, "location_tracking", {"status": "granted", "source": "app"})
+    events = collected_events(session)
     assert events == [(CONSENT_CHANGED, {"person_id": pid, "purpose": "location_tracking", "status": "granted",
                                          "at": consent["at"], "source": "app"})]
     with pytest.raises(ValidationFailed) as err:
@@ -118,18 +121,17 @@ def test_service_dispatches_every_change_and_validates(session):
     with pytest.raises(ValidationFailed) as err:
         service.set_consent(pid, "profiling", {"status": "maybe", "extra": 1})
     assert set(err.value.details) == {"status", "source", "extra"}
-    assert len(events) == 1
+    assert len(collected_events(session)) == 1
 
 
-def test_person_erased_event_withdraws_and_broadcasts_once(session):
-    events = []
-    service = worker_factory(MarketingService, db=session, actor=STAFF,
-                             dispatch=lambda name, payload: events.append((name, payload)))
+def test_erasure_withdraws_and_broadcasts_once(session):
+    """Erasure's one trigger is the erase_person RPC; a repeated call changes nothing more."""
+    service = worker_factory(MarketingService, db=session, actor=STAFF)
     pid = person(session)
     service.set_consent(pid, "location_tracking", {"status": "granted", "source": "app"})
-    payload = {"person_id": pid, "erased_at": "2026-11-24T12:00:00+00:00"}
-    service.on_person_erased(payload)
-    service.on_person_erased(payload)
+    service.erase_person(pid)
+    service.erase_person(pid)
+    events = collected_events(session)
     assert [(e[1]["purpose"], e[1]["status"], e[1]["source"]) for e in events] == [
         ("location_tracking", "granted", "app"), ("location_tracking", "withdrawn", "erasure")]
     exported = service.export_person(pid)

@@ -30,7 +30,7 @@ def test_withdrawn_consent_proofs_go_2_years_after_the_withdrawal_prohibitions_s
     change(session, pid, "email_marketing", "granted")
     change(session, pid, "email_marketing", "withdrawn")
     change(session, pid, "sms_marketing", "prohibited")
-    report, _ = handlers.erase_person(session, pid)
+    report = handlers.erase_person(session, pid)
     until = {item["legal_basis"][:12]: item["until"] for item in report["retained"]}
     last_day = utcnow().date().replace(year=utcnow().year + 2)
     assert until == {"GDPR art. 7(": last_day.isoformat(), "GDPR art. 21": None}
