@@ -116,3 +116,21 @@ def test_two_driver_replicas_remove_each_expired_ping_once_and_the_export_shows_
     export = admin.get(f"/persons/{person['id']}/export")
     assert export.status_code == 200, export.text
     assert [p["lat"] for p in export.json()["driver"]["location"]["items"]] == [60.17]
+
+
+def test_identitys_schedule_erases_a_prospect_everywhere_through_each_services_erase_person(two_drivers):
+    """Erasure's one trigger: identity's prospects rule calls every other service's erase_person
+    (as the staff erasure does) before it anonymises the person itself."""
+    admin = two_drivers.admin()
+    person = admin.post("/persons", json={"first_name": "Pia", "last_name": "Prospect", "phone": unique_phone(),
+                                          "email": f"pia-{uuid.uuid4().hex[:8]}@example.fi"}).json()
+    wait_for(lambda: admin.get(f"/marketing/contacts/{person['id']}").status_code == 200, timeout=15)
+    wait_for(lambda: admin.get(f"/persons/{person['id']}/export").json()["driver"]["profile"]["data"], timeout=15)
+    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3 * 365)).isoformat()
+    with ClusterRpcClient(uri=two_drivers.amqp_uri) as rpc:
+        run = wait_for(lambda: (result := rpc.identity.run_retention(now=later))["ran"] and result, timeout=60)
+    assert run["removed"]["prospects"] >= 1
+    export = admin.get(f"/persons/{person['id']}/export").json()
+    assert export["identity"]["person"]["first_name"] == "Erased" and export["identity"]["person"]["email"] is None
+    assert (export["marketing"]["contact"]["first_name"], export["marketing"]["contact"]["email"]) == (None, None)
+    assert export["driver"]["profile"]["data"]["phone"] is None
