@@ -11,7 +11,8 @@ from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase
 
 from services.driver import handlers, logbook, models, retention, schemas
-from services.driver.dependencies import Database, PartnerFuelingConsumer
+from services.driver.dependencies import Database
+from services.driver.partner.consumer import PartnerFuelingConsumer
 
 configure("driver")
 
@@ -25,8 +26,8 @@ class DriverService(RetentionEntrypoints, ServiceBase):
     partner_fueling = PartnerFuelingConsumer()
 
     def _recorded(self, fuelings):
-        for fueling in fuelings:
-            self.dispatch(FUELING_RECORDED, handlers.fueling_recorded(fueling))
+        if fuelings:
+            self.dispatch(FUELING_RECORDED, schemas.fueling_recorded_event(fuelings))
 
     # read models
     @event_handler("identity", PERSON_CREATED)

@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from shared.db import STAFF_SCOPE, MissingScope
 from shared.errors import ValidationFailed
-from shared.messaging import (PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE, REJECT_REASON_HEADER,
-                              declare_topology)
+from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE,
+                              REJECT_REASON_HEADER, declare_topology)
 from shared.schemas import load
 from shared.testing import TEST_SECRETS
 from shared.waiting import wait_for
@@ -139,9 +139,33 @@ def test_unmatched_fueling_is_matched_when_person_and_vehicle_appear(session):
         "vehicle_id": vehicle_id, "registration_number": "XYZ-999", "driver_person_id": person_id,
         "user_organisation_id": str(uuid.uuid4()), "make": "VW", "model": "Golf"})
     assert [f.id for f in matched] == [fueling.id]
-    event = handlers.fueling_recorded(matched[0])
+    [event] = schemas.fueling_recorded_event(matched)["fuelings"]
     assert (event["vehicle_id"], event["person_id"], event["liters"], event["amount_eur"]) == (
         vehicle_id, person_id, "41.370", None)
+
+
+def test_fueling_recorded_is_one_event_of_the_contract_for_what_one_use_case_matched(session):
+    """The nameko path (a new phone or plate matches waiting fuelings) and the partner batch
+    path (column dicts of store_fuelings) build the payload with one function, which gives
+    what the contract schema gives."""
+    waiting = [stored_fueling(session, phone="+358409999998", registration_number="XYZ-998", amount_eur=amount)
+               for amount in ("80.15", None)]
+    events = []
+    service = worker_factory(DriverService, db=session, dispatch=lambda name, payload: events.append((name, payload)))
+    person_id, vehicle_id = str(uuid.uuid4()), str(uuid.uuid4())
+    service.on_person_created({"id": person_id, "first_name": "A", "last_name": "B", "email": None,
+                               "phone": "+358409999998"})
+    service.on_vehicle_assigned({"vehicle_id": vehicle_id, "registration_number": "XYZ-998",
+                                 "driver_person_id": person_id, "user_organisation_id": str(uuid.uuid4())})
+    [(name, payload)] = events
+    assert name == FUELING_RECORDED and payload == schemas.FuelingRecordedEvent().dump({"fuelings": waiting})
+    assert [f["fueling_id"] for f in payload["fuelings"]] == [f.id for f in waiting]
+    assert [f["amount_eur"] for f in payload["fuelings"]] == ["80.15", None]
+
+    [stored] = handlers.store_fuelings(session, [load(schemas.PartnerFueling(), partner_event(
+        phone="+358409999998", registration_number="XYZ-998"))])
+    assert isinstance(stored, dict)
+    assert schemas.fueling_recorded_event([stored]) == schemas.FuelingRecordedEvent().dump({"fuelings": [stored]})
 
 
 def test_vehicle_summary_export_and_idempotent_erasure(session):
