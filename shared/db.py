@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 plumbing: engine per service, a session per nameko worker, UTC
+"""SQLAlchemy 2 plumbing: engine per service, one unit of work per nameko worker, UTC
 timestamps, and the one keyset pagination helper."""
 import base64
 import datetime as dt
@@ -9,7 +9,11 @@ import weakref
 from contextlib import contextmanager
 from decimal import Decimal
 
+from nameko import config as nameko_config
+from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
+from nameko.messaging import encode_to_headers
+from nameko.standalone.events import get_event_exchange
 from sqlalchemy import DateTime, MetaData, String, create_engine, event, select, text, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -97,9 +101,24 @@ def make_engine(url: str):
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+_EVENTS = "secto.events"
+_DRY_RUN = "secto.dry_run"
+_FINISHED = "secto.finished"
+
+
+def publish(session: Session, event_type: str, payload: dict) -> None:
+    """Collect an event of this unit of work: it is sent on the service's exchange after
+    the commit succeeded, and never if the entrypoint fails or the commit does."""
+    session.info.setdefault(_EVENTS, []).append((event_type, payload))
+
+
 class Database(DependencyProvider):
-    """Injects a Session per worker; the entrypoint commits, teardown closes
-    (rolling back anything uncommitted)."""
+    """One unit of work per entrypoint: injects a Session per worker; when the entrypoint
+    returned, commits once and then sends the events the use case collected (`publish`),
+    before the entrypoint answers (see shared.messaging.finish_unit_of_work); teardown closes
+    the session, rolling back whatever an error left uncommitted. Handlers never commit or
+    dispatch."""
+    unit_of_work = True
 
     def __init__(self, service_name: str):
         self.service_name = service_name
@@ -108,6 +127,10 @@ class Database(DependencyProvider):
     def setup(self):
         self.engine = make_engine(config.database_url(self.service_name))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # what nameko's EventDispatcher does: the service's events on <service>.events
+        exchange = get_event_exchange(self.container.service_name)
+        self.publisher = Publisher(nameko_config.get("AMQP_URI", config.amqp_uri()), exchange=exchange,
+                                   declare=[exchange], serializer=self.container.serializer)
 
     def stop(self):
         self.engine.dispose()
@@ -117,6 +140,23 @@ class Database(DependencyProvider):
         self.sessions[worker_ctx] = session
         return session
 
+    def finish(self, worker_ctx) -> None:
+        """Commit, then send the collected events (once per worker)."""
+        session = self.sessions.get(worker_ctx)
+        if session is None or session.info.get(_FINISHED):
+            return
+        session.info[_FINISHED] = True
+        session.commit()
+        events = session.info.pop(_EVENTS, [])
+        for event_type, payload in events:
+            self.publisher.publish(payload, routing_key=event_type,
+                                   extra_headers=encode_to_headers(worker_ctx.context_data))
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        # entrypoints without an answer (timers) finish here; the others already did
+        if exc_info is None:
+            self.finish(worker_ctx)
+
     def worker_teardown(self, worker_ctx):
         session = self.sessions.pop(worker_ctx, None)
         if session is not None:
@@ -125,14 +165,16 @@ class Database(DependencyProvider):
 
 @contextmanager
 def dry_run(session: Session):
-    """Run a use case whose commits only flush, then roll everything back: e.g. the erasure
-    preview is the real erasure code's report without its effects."""
-    session.commit = session.flush
+    """Run a use case and roll all of it back, events included: e.g. the erasure preview
+    is the real erasure code's report without its effects."""
+    session.commit = session.flush  # for code that still commits by itself
+    events = session.info.pop(_EVENTS, [])
     try:
         yield session
     finally:
         del session.commit
         session.rollback()
+        session.info[_EVENTS] = events
 
 
 def ping(session: Session) -> None:
@@ -236,6 +278,6 @@ def page(items, next_cursor) -> dict:
     return {"items": items, "next_cursor": next_cursor}
 
 
-__all__ = ["Database", "dry_run", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE",
+__all__ = ["Database", "publish", "dry_run", "paginate", "in_scope", "visible", "is_staff", "checked_scope", "STAFF_SCOPE",
            "MissingScope", "page", "ping", "select", "new_id", "utcnow", "UTCDateTime", "IdColumn", "new_metadata",
            "make_engine"]

@@ -5,12 +5,16 @@ Events are nameko events: `dispatch(EVENT, payload)` on the source service's exc
 every service can declare all durable handler queues at start: an event published
 before its consumer first ran is then queued, not dropped.
 """
+import sys
+
 from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
 from nameko import config as nameko_config
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT
+from nameko.events import EventHandler
+from nameko.timer import Timer
 from nameko.standalone.events import get_event_exchange
 
 # identity
@@ -211,13 +215,44 @@ class TransientRpcConsumer(nameko_rpc.RpcConsumer):
         return result, exc_info
 
 
+def finish_unit_of_work(worker_ctx, result, exc_info):
+    """Called by the entrypoints below before they reply or ack: the service's unit of work
+    (shared.db.Database) commits and sends its events; a failed commit becomes the
+    entrypoint's error instead of an answer that claims success."""
+    if exc_info is not None:
+        return result, exc_info
+    try:
+        for provider in worker_ctx.container.dependencies:
+            if getattr(provider, "unit_of_work", False):
+                provider.finish(worker_ctx)
+    except Exception:  # noqa: BLE001 - handed to the entrypoint like the method's own error
+        return None, sys.exc_info()
+    return result, exc_info
+
+
 class Rpc(nameko_rpc.Rpc):
-    """nameko's RPC entrypoint, replying with transient messages. Every @rpc of a service
-    must be this one: they share one consumer of the service's RPC queue."""
+    """nameko's RPC entrypoint, replying with transient messages once the unit of work is
+    committed. Every @rpc of a service must be this one: they share one consumer of the
+    service's RPC queue."""
     rpc_consumer = TransientRpcConsumer()
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        result, exc_info = finish_unit_of_work(worker_ctx, result, exc_info)
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+class ServiceEventHandler(EventHandler):
+    """nameko's event handler, acking once the unit of work is committed (a failed commit
+    is the handler's error: the message is parked, see shared.service_base)."""
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        result, exc_info = finish_unit_of_work(worker_ctx, result, exc_info)
+        return super().handle_result(message, worker_ctx, result, exc_info)
 
 
 rpc = Rpc.decorator
+event_handler = ServiceEventHandler.decorator
+timer = Timer.decorator  # no answer to wait for: the unit of work finishes in Database.worker_result
 
 
 class ReplyListener(nameko_rpc.ReplyListener):

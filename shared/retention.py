@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from marshmallow import Schema, fields
-from nameko.timer import timer
 from sqlalchemy import Date, String, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.messaging import rpc
+from shared.messaging import rpc, timer
 from shared import config
 from shared.db import UTCDateTime, utcnow
 from shared.errors import ValidationFailed

@@ -63,7 +63,7 @@ def login():
         else:
             # the gateway just issued it: read who it names (the API checks it on every call)
             claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
-            me = (Api(g.api.base_url, answer["access_token"], g.api.headers).get(f"/users/{claims['sub']}")
+            me = (Api(g.api.base_url, answer["access_token"], g.api.headers, g.api.http).get(f"/users/{claims['sub']}")
                   if claims["role"] in ("staff", "fleet_manager") else {})
             session_token.store(answer["access_token"], role=claims["role"], username=form.username.data,
                                 account_id=claims["sub"], organisation_id=me.get("organisation_id"),

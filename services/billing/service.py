@@ -1,8 +1,7 @@
-from nameko.events import event_handler
 
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import PERSON_ERASED, ServiceRpc, rpc
+from shared.messaging import PERSON_ERASED, ServiceRpc, event_handler, rpc
 from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase

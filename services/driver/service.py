@@ -1,11 +1,11 @@
 import base64
 
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import EventDispatcher
 
 from shared.db import dry_run, page
 from shared.logging import configure
 from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED, PERSON_ERASED,
-                              PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED, rpc)
+                              PERSON_UPDATED, TRIP_LOGGED, VEHICLE_ASSIGNED, event_handler, rpc)
 from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import ServiceBase

@@ -1,8 +1,9 @@
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import EventDispatcher
 
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, TRIP_LOGGED, VEHICLE_ASSIGNED, rpc
+from shared.messaging import (CONTRACT_CHANGED, FUELING_RECORDED, PERSON_ERASED, TRIP_LOGGED, VEHICLE_ASSIGNED,
+                              event_handler, rpc)
 from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase

@@ -1,9 +1,9 @@
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import EventDispatcher
 
 from shared.db import dry_run, page, utcnow
 from shared.logging import configure
 from shared.messaging import (CUSTOMER_RELATIONSHIP_CHANGED, ORGANISATION_CHANGED, PERSON_CREATED, PERSON_ERASED,
-                              PERSON_UPDATED, REQUEST_LOGGED, rpc)
+                              PERSON_UPDATED, REQUEST_LOGGED, event_handler, rpc)
 from shared.retention import RetentionEntrypoints
 from shared.schemas import load
 from shared.service_base import Actor, ServiceBase

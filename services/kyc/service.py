@@ -1,11 +1,9 @@
 import base64
 
-from nameko.events import event_handler
-from nameko.timer import timer
 
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import CUSTOMER_RELATIONSHIP_CHANGED, PERSON_ERASED, rpc
+from shared.messaging import CUSTOMER_RELATIONSHIP_CHANGED, PERSON_ERASED, event_handler, rpc, timer
 from shared.retention import RetentionEntrypoints
 from shared.schemas import PersonErasedEvent, load
 from shared.service_base import Actor, ServiceBase

@@ -1,8 +1,9 @@
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import EventDispatcher
 
 from shared.db import dry_run, page
 from shared.logging import configure
-from shared.messaging import CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, ServiceRpc, rpc
+from shared.messaging import (CONSENT_CHANGED, PERSON_CREATED, PERSON_ERASED, PERSON_UPDATED, ServiceRpc,
+                              event_handler, rpc)
 from shared.retention import RetentionEntrypoints
 from shared.schemas import load
 from shared.service_base import Actor, ServiceBase

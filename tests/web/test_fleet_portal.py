@@ -140,6 +140,20 @@ def test_the_lead_time_setting_changes_the_dashboard(page, account, make_org, ad
     expect(page.get_by_role("heading", name="Contracts ending within 30 days")).to_be_visible()
 
 
+def test_a_refused_setting_is_explained_next_to_its_field(page, account, make_org):
+    company = make_org()
+    username, password, _ = account("fleet_manager", organisation_id=company["id"], scope="company")
+    login(page, username, password)
+    page.goto("/fleet/settings")
+    page.locator("form.narrow").evaluate("form => form.noValidate = true")  # past the browser's own check
+    days = page.get_by_label("Remind of contracts ending (days before)")
+    days.fill("0")
+    page.get_by_role("button", name="Save").click()
+    expect(days).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#contract_reminder_days-error")).not_to_be_empty()
+    assert_accessible(page)
+
+
 def test_group_manager_narrows_pages_to_one_company(page, account, fleet):
     username, password, _ = account("fleet_manager", organisation_id=fleet["parent"]["id"], scope="group")
     login(page, username, password)

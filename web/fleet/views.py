@@ -1,5 +1,7 @@
 """Fleet Manager screens. Each view wraps the API calls of its page; scope is the API's."""
 import datetime as dt
+import hashlib
+import time
 
 import pygal
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
@@ -9,6 +11,8 @@ from markupsafe import Markup
 from web.api import ApiError, error_of
 from web.auth import signed_in
 from web.fleet import blueprint
+from web.fleet.forms import SettingsForm
+from web.forms import submit
 from web.security import style_nonce
 
 FLEET_ROLES = ("fleet_manager", "staff")
@@ -33,11 +37,27 @@ def narrowing():
     """Group-scope managers may narrow every page to one company of their group."""
     if session.get("scope") != "group":
         return {"group_companies": []}
-    try:
-        companies = g.api.all_items("/organisations", most=200)
-    except ApiError:
-        companies = []
-    return {"group_companies": companies, "selected_company": company()}
+    return {"group_companies": group_companies(), "selected_company": company()}
+
+
+_GROUP_COMPANIES = {}  # sha256 of the user's token -> (read at, the companies its scope shows)
+GROUP_COMPANIES_SECONDS = 60
+
+
+def group_companies() -> list:
+    """The companies of the user's group for the picker, read once a minute per token, not
+    on every page (the API decides what the token sees; the cache only remembers it)."""
+    key = hashlib.sha256((g.api.token or "").encode()).hexdigest()
+    read_at, companies = _GROUP_COMPANIES.get(key, (0.0, None))
+    if companies is None or time.monotonic() - read_at > GROUP_COMPANIES_SECONDS:
+        try:
+            companies = g.api.all_items("/organisations", most=200)
+        except ApiError:
+            return []
+        if len(_GROUP_COMPANIES) > 1000:
+            _GROUP_COMPANIES.clear()
+        _GROUP_COMPANIES[key] = (time.monotonic(), companies)
+    return companies
 
 
 def lead_time_days() -> int:
@@ -75,19 +95,20 @@ def svg_chart(kind, title, labels, series) -> Markup:
 def dashboard():
     narrowed = {"organisation_id": company()}
     days = lead_time_days()
-    statuses = g.api.get("/reports/vehicles-by-status", **narrowed)["items"]
-    ending = g.api.get("/reports/contracts-ending", days=days, limit=20, **narrowed)
-    overrun = [row for row in g.api.get("/reports/km-overrun", limit=200, **narrowed)["items"]
-               if row.get("projected_overrun_km")]
-    deliveries = g.api.get("/deliveries", pending="true", limit=20)["items"]
-    co2 = g.api.get("/reports/co2-by-cost-center", **narrowed)["items"]
-    fuel = g.api.get("/reports/fuel-by-month", **narrowed)["items"]
+    statuses, ending, overrun, deliveries, co2, fuel = (page["items"] for page in g.api.get_many(
+        ("/reports/vehicles-by-status", narrowed),
+        ("/reports/contracts-ending", {"days": days, "limit": 20, **narrowed}),
+        ("/reports/km-overrun", {"limit": 200, **narrowed}),
+        ("/deliveries", {"pending": "true", "limit": 20}),
+        ("/reports/co2-by-cost-center", narrowed),
+        ("/reports/fuel-by-month", narrowed)))
+    overrun = [row for row in overrun if row.get("projected_overrun_km")]
     co2_chart = svg_chart(pygal.HorizontalBar, _("Average CO2 g/km by cost center"),
                           [row["cost_center"] or "–" for row in co2],
                           [(_("g/km"), [float(row["average_co2_g_per_km"] or 0) for row in co2])])
     fuel_chart = svg_chart(pygal.Bar, _("Fuel cost per month"), [row["month"] for row in fuel],
                            [(_("EUR"), [float(row["amount_eur"]) for row in fuel])])
-    return render_template("fleet/dashboard.html", statuses=statuses, ending=ending["items"], days=days,
+    return render_template("fleet/dashboard.html", statuses=statuses, ending=ending, days=days,
                            overrun=overrun[:20], deliveries=deliveries, co2=co2, fuel=fuel,
                            co2_chart=co2_chart, fuel_chart=fuel_chart)
 
@@ -224,20 +245,10 @@ def settings():
     organisation_id = company() or session.get("organisation_id")
     if not organisation_id:
         return redirect(url_for("fleet.dashboard"))
-    errors = {}
-    if request.method == "POST":
-        try:
-            days = int(request.form.get("contract_reminder_days", ""))
-        except ValueError:
-            errors = {"contract_reminder_days": [_("Enter a whole number of days.")]}
-        else:
-            try:
-                g.api.put(f"/fleet-settings/{organisation_id}", {"contract_reminder_days": days})
-                flash(_("Settings saved."), "success")
-                return redirect(url_for("fleet.settings", organisation_id=company()))
-            except ApiError as failure:
-                if failure.status != 400:
-                    raise
-                errors = failure.field_errors
-    current = g.api.get(f"/fleet-settings/{organisation_id}")
-    return render_template("fleet/settings.html", settings=current, errors=errors)
+    form = SettingsForm()
+    path = f"/fleet-settings/{organisation_id}"
+    done, errors = submit(form, g.api.put, path, lambda _: url_for("fleet.settings", organisation_id=company()),
+                          values=g.api.get(path) if request.method == "GET" else None, saved=_("Settings saved."))
+    if done:
+        return done
+    return render_template("fleet/settings.html", form=form, errors=errors)

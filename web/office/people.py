@@ -4,7 +4,8 @@ import json
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from web.office import attempt, blueprint, body_of, optional, submit
+from web.forms import attempt, body_of, submit
+from web.office import blueprint, optional
 from web.office.forms import (AccountForm, ConsentForm, CustomerForm, NationalIdForm, NewOrganisationForm,
                               NewPersonForm, OrganisationForm, PasswordResetForm, PersonForm, SearchForm)
 
@@ -110,7 +111,7 @@ def create_account(person_id):
         body = {**body_of(form), "person_id": str(person_id)}
         created, errors = attempt(g.api.post, "/users", body)
         if created:
-            flash(_("Account %(username)s created.", username=created["username"]), "ok")
+            flash(_("Account %(username)s created.", username=created["username"]), "success")
         for field, messages in errors.items():
             flash(f"{field}: {' '.join(messages)}", "error")
     return redirect(url_for("office.person", person_id=person_id, _anchor="accounts"))
@@ -120,7 +121,7 @@ def create_account(person_id):
 def set_account_active(account_id):
     active = request.form.get("active") == "true"
     account = g.api.patch(f"/users/{account_id}", {"active": active})
-    flash(_("Account reactivated.") if active else _("Account deactivated."), "ok")
+    flash(_("Account reactivated.") if active else _("Account deactivated."), "success")
     return redirect(_account_home(account))
 
 
@@ -131,7 +132,7 @@ def reset_password(account_id):
     if form.validate_on_submit():
         done, errors = attempt(g.api.patch, f"/users/{account_id}", {"password": form.password.data or ""})
         if done:
-            flash(_("Password reset; the account's sessions have ended."), "ok")
+            flash(_("Password reset; the account's sessions have ended."), "success")
         for messages in errors.values():
             flash(_("Password not reset: %(reason)s", reason=" ".join(messages)), "error")
     return redirect(_account_home(account))
@@ -153,7 +154,7 @@ def set_consent(person_id):
         purpose = body.pop("purpose")
         done, errors = attempt(g.api.put, f"/consents/{person_id}/{purpose}", body)
         if done:
-            flash(_("Consent recorded."), "ok")
+            flash(_("Consent recorded."), "success")
         for field, messages in errors.items():
             flash(f"{field}: {' '.join(messages)}", "error")
     return redirect(url_for("office.person", person_id=person_id, _anchor="consents"))

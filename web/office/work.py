@@ -2,8 +2,9 @@
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from web.forms import attempt, body_of, fill, submit
 from web.i18n import label
-from web.office import attempt, blueprint, body_of, fill, optional, submit
+from web.office import blueprint, optional
 from web.office.forms import (REQUIRED_BY_METHOD, AttendeeForm, BillingProfileForm, ContractEditForm, ContractForm,
                               DealershipForm, DeliveredForm, DeliveryForm, EventForm, InvoiceRunForm, KycDocumentForm,
                               KycFileForm, KycPartyForm, OdometerForm, ServiceEventForm, VehicleForm)
@@ -63,7 +64,7 @@ def kyc_file(case_id):
         response = g.api.raw("PUT", f"/kyc/cases/{case_id}/document-file",
                              files={"file": (upload.filename or "document", upload.stream, upload.mimetype)})
         if response.status_code == 200:
-            flash(_("Document file stored."), "ok")
+            flash(_("Document file stored."), "success")
         elif response.status_code in (400, 413, 415):
             flash({413: _("The file is too large (at most 10 MB)."),
                    415: _("Only PDF, JPEG or PNG files are accepted.")}.get(response.status_code,
@@ -94,7 +95,7 @@ def billing(customer_id):
     elif form.validate_on_submit():
         saved, errors = attempt(g.api.put, f"/billing-profiles/{customer_id}", body_of(form))
         if saved:
-            flash(_("Billing profile saved."), "ok")
+            flash(_("Billing profile saved."), "success")
             return redirect(url_for("office.billing", customer_id=customer_id))
     elif request.method == "GET":
         fill(form, profile or {"method": request.args.get("method", "e_invoice"), "payment_terms_days": 14})
@@ -154,7 +155,7 @@ def contract(contract_id):
 def contract_status(contract_id):
     updated, errors = attempt(g.api.patch, f"/contracts/{contract_id}", {"status": request.form.get("status", "")})
     if updated:
-        flash(_("Contract is now %(status)s.", status=label(updated["status"])), "ok")
+        flash(_("Contract is now %(status)s.", status=label(updated["status"])), "success")
     for messages in errors.values():
         flash(" ".join(messages), "error")
     return redirect(url_for("office.contract", contract_id=contract_id))
@@ -210,7 +211,7 @@ def _add(form, path, back):
     if form.validate_on_submit():
         created, errors = attempt(g.api.post, path, body_of(form))
         if created:
-            flash(_("Added."), "ok")
+            flash(_("Added."), "success")
         labels = {field.short_name: field.label.text for field in form}
         for name, messages in errors.items():
             flash(f"{labels.get(name, name)}: {' '.join(messages)}", "error")
@@ -240,7 +241,7 @@ def delivered(delivery_id):
         for messages in errors.values():
             flash(" ".join(messages), "error")
         if done:
-            flash(_("Saved."), "ok")
+            flash(_("Saved."), "success")
     return redirect(url_for("office.deliveries"))
 
 
