@@ -108,13 +108,14 @@ def ovt(value: str) -> str:
 
 
 UNSTORABLE_TEXT = "Contains a NUL character or invalid Unicode."
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def storable(value) -> bool:
     """False for text no database can store as such: NUL characters or lone surrogates
     (JSON allows both), anywhere inside lists and objects too."""
     if isinstance(value, str):
-        return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)
+        return "\x00" not in value and not SURROGATE.search(value)
     if isinstance(value, dict):
         return all(storable(key) and storable(item) for key, item in value.items())
     if isinstance(value, list):

@@ -123,7 +123,6 @@ def fleet_events():
 
 def driver_events():
     from services.driver import schemas
-    from services.driver.handlers import fuelings
     from services.driver.models import Fueling, Trip
 
     fueling = Fueling(id=str(uuid.uuid4()), event_id=str(uuid.uuid4()), partner="neste", phone="+358401234567",
@@ -134,7 +133,7 @@ def driver_events():
     trip = Trip(id=str(uuid.uuid4()), vehicle_id=str(uuid.uuid4()), person_id=str(uuid.uuid4()),
                 organisation_id=str(uuid.uuid4()), date=dt.date(2026, 11, 3), odometer_start=1000,
                 odometer_end=1042, km=42, trip_type="work", start_point="Espoo", end_point="Helsinki")
-    return {FUELING_RECORDED: [fuelings.fueling_recorded(fueling)], TRIP_LOGGED: [schemas.TripLoggedEvent().dump(trip)]}
+    return {FUELING_RECORDED: [schemas.fueling_recorded_event([fueling])], TRIP_LOGGED: [schemas.TripLoggedEvent().dump(trip)]}
 
 
 def gateway_events():

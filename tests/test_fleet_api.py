@@ -243,8 +243,8 @@ def publish_fueling(stack):
                    "registration_number": "ABC-123", "person_id": None, "product": "Diesel", "company": "Neste",
                    "municipality": "Espoo", "station": "Neste Espoo", "liters": liters, "amount_eur": amount,
                    "fueled_at": fueled_at}
-        dispatch("driver", "fueling_recorded", payload)
-        dispatch("driver", "fueling_recorded", payload)
+        dispatch("driver", "fueling_recorded", {"fuelings": [payload]})
+        dispatch("driver", "fueling_recorded", {"fuelings": [payload]})
     return publish
 
 

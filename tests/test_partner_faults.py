@@ -110,7 +110,7 @@ def seed_drivers(engine):
 
 
 def read_counter(uri) -> dict:
-    """event_id -> list of the fueling ids it was announced with, one per event received."""
+    """event_id -> list of the fueling ids it was announced with, one per announcement received."""
     announced = defaultdict(list)
     connection = pika.BlockingConnection(pika.URLParameters(uri))
     channel = connection.channel()
@@ -118,8 +118,8 @@ def read_counter(uri) -> dict:
         method, _, body = channel.basic_get(COUNTER_QUEUE, auto_ack=True)
         if method is None:
             break
-        event = json.loads(body)
-        announced[event["event_id"]].append(event["fueling_id"])
+        for fueling in json.loads(body)["fuelings"]:
+            announced[fueling["event_id"]].append(fueling["fueling_id"])
     connection.close()
     return announced
 

@@ -45,7 +45,7 @@ def partner(stack):
 
 @pytest.fixture(scope="module")
 def recorded_events(stack):
-    """Every driver.fueling_recorded event published on the stack's vhost, as it arrives."""
+    """Every fueling announced in driver.fueling_recorded on the stack's vhost, as it arrives."""
     connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_uri))
     channel = connection.channel()
     queue = channel.queue_declare("", exclusive=True).method.queue
@@ -57,7 +57,7 @@ def recorded_events(stack):
             method, _, body = channel.basic_get(queue, auto_ack=True)
             if method is None:
                 return received
-            received.append(json.loads(body))
+            received.extend(json.loads(body)["fuelings"])
     yield read
     connection.close()
 

@@ -1,8 +1,6 @@
 import base64
 
-from nameko.events import EventDispatcher
-
-from shared.db import dry_run, page
+from shared.db import dry_run, page, publish
 from shared.logging import configure
 from shared.messaging import (CONSENT_CHANGED, CONTRACT_CHANGED, FUELING_RECORDED, PERSON_CREATED, PERSON_UPDATED,
                               VEHICLE_ASSIGNED, event_handler, rpc)
@@ -11,8 +9,9 @@ from shared.schemas import load
 from shared.service_base import ServiceBase
 
 from services.driver import logbook, models, retention, schemas
-from services.driver.dependencies import Database, PartnerFuelingConsumer
+from services.driver.dependencies import Database
 from services.driver.handlers import drivers, fuelings, location, privacy, tires, trips, vehicles, washes
+from services.driver.partner.consumer import PartnerFuelingConsumer
 
 configure("driver")
 
@@ -22,12 +21,11 @@ class DriverService(RetentionEntrypoints, ServiceBase):
     db = Database("driver")
     retention_rules = retention.RULES
     retention_lease = models.RetentionLease
-    dispatch = EventDispatcher()  # FUELING_RECORDED of fuelings matched late only (partner ingest path, perf-ingest)
     partner_fueling = PartnerFuelingConsumer()
 
     def _recorded(self, matched):
-        for fueling in matched:
-            self.dispatch(FUELING_RECORDED, fuelings.fueling_recorded(fueling))
+        if matched:
+            publish(self.db, FUELING_RECORDED, schemas.fueling_recorded_event(matched))
 
     # read models
     @event_handler("identity", PERSON_CREATED)

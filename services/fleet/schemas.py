@@ -3,10 +3,14 @@ publishes (if any) and the enums they use. The gateway and the service both impo
 ORM, no nameko and nothing else of the service (models take their enums from here).
 """
 import datetime as dt
+import re
+from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from shared.schemas import EventSchema, Id, Money, Phone, PostalCode, QuerySchema, RegistrationNumber, StrictSchema, Vin
+from shared.schemas import (EventSchema, Id, Money, Phone, PostalCode, QuerySchema, RegistrationNumber, StrictSchema,
+                            Vin, load)
+from shared.validators import storable
 
 VEHICLE_CLASSES = ("passenger_car", "van", "truck", "bus", "trailer", "motorcycle", "other")
 POWER_SOURCES = ("petrol", "diesel", "electric", "hybrid", "plugin_hybrid", "gas", "other")
@@ -326,7 +330,7 @@ class NoFilter(StrictSchema):
     pass
 
 
-class FuelingRecordedEvent(EventSchema):
+class RecordedFueling(EventSchema):
     fueling_id = Id(required=True)
     event_id = Id(allow_none=True, load_default=None)
     vehicle_id = Id(required=True)
@@ -339,6 +343,57 @@ class FuelingRecordedEvent(EventSchema):
     liters = fields.Decimal(required=True, places=2)
     amount_eur = fields.Decimal(allow_none=True, load_default=None, places=2)
     fueled_at = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
+
+
+class FuelingRecordedEvent(EventSchema):
+    """driver.fueling_recorded: the fuelings the driver service matched, one or a batch."""
+    fuelings = fields.List(fields.Nested(RecordedFueling), required=True)
+
+    @pre_load
+    def _one_fueling(self, data, **kwargs):
+        """An event of a driver service before the batches (still queued at an upgrade) is one fueling."""
+        return {"fuelings": [data]} if isinstance(data, dict) and "fueling_id" in data else data
+
+
+UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+DECIMAL_TEXT = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,3})?$")
+AWARE_ISO_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}:\d{2}$")
+TWO_PLACES = Decimal("0.01")
+
+
+def recorded_fuelings(payload) -> list[dict]:
+    """The fuelings of driver.fueling_recorded as FuelingRecordedEvent loads them. The form the
+    driver sends is checked without marshmallow, which would cost fleet more than storing them
+    does; anything else goes through the schema, which decides (tests: the two agree)."""
+    items = payload.get("fuelings") if type(payload) is dict else None
+    fast = [_fast_fueling(item) for item in items] if type(items) is list else [None]
+    return fast if None not in fast else load(FuelingRecordedEvent(), payload)["fuelings"]
+
+
+def _fast_fueling(item) -> dict | None:
+    try:
+        fueling = {name: item[name] for name in ("fueling_id", "vehicle_id")}
+        if not all(type(value) is str and UUID_TEXT.match(value) for value in fueling.values()):
+            return None
+        for name in ("event_id", "person_id", "organisation_id"):
+            value = fueling[name] = item.get(name)
+            if value is not None and not (type(value) is str and UUID_TEXT.match(value)):
+                return None
+        for name in ("product", "company", "municipality", "station"):
+            value = fueling[name] = item.get(name)
+            if value is not None and not (type(value) is str and storable(value)):
+                return None
+        liters, amount, fueled_at = item["liters"], item.get("amount_eur"), item["fueled_at"]
+        if not (type(liters) is str and DECIMAL_TEXT.match(liters) and type(fueled_at) is str
+                and AWARE_ISO_TEXT.match(fueled_at)) or not (amount is None or type(amount) is str
+                                                              and DECIMAL_TEXT.match(amount)):
+            return None
+        fueling["liters"] = Decimal(liters).quantize(TWO_PLACES)
+        fueling["amount_eur"] = None if amount is None else Decimal(amount).quantize(TWO_PLACES)
+        fueling["fueled_at"] = dt.datetime.fromisoformat(fueled_at)
+        return fueling
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 class TripLoggedEvent(EventSchema):

@@ -146,7 +146,7 @@ class FleetService(RetentionEntrypoints, ServiceBase):
 
     @event_handler("driver", FUELING_RECORDED)
     def on_fueling_recorded(self, payload):
-        fuelings.record_fueling(self.db, load(schemas.FuelingRecordedEvent(), payload))
+        fuelings.record_fuelings(self.db, schemas.recorded_fuelings(payload))
 
     @event_handler("driver", TRIP_LOGGED)
     def on_trip_logged(self, payload):

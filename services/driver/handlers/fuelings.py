@@ -46,22 +46,10 @@ def match_pending(session, phones=(), plates=()) -> list[Fueling]:
     return matched
 
 
-EVENT_FIELDS = ("event_id", "vehicle_id", "registration_number", "person_id", "organisation_id", "product", "company",
-                "municipality", "station")
-
-
-def fueling_recorded(values) -> dict:
-    """Payload of driver.fueling_recorded from a Fueling row or its column dict (hot path: no schema)."""
-    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
-    amount = get("amount_eur")
-    return {"fueling_id": get("id"), **{name: get(name) for name in EVENT_FIELDS}, "liters": str(get("liters")),
-            "amount_eur": None if amount is None else str(amount), "fueled_at": get("fueled_at").isoformat()}
-
-
-def store_fuelings(session, items) -> list[dict]:
+def store_fuelings(session, items) -> list:
     """Insert validated partner fuelings (an event_id already stored is ignored) and commit;
-    return the fueling_recorded payloads of the batch's matched fuelings, including those
-    stored by an earlier delivery of the same event (consumers are idempotent)."""
+    return the batch's matched fuelings (column dicts, or rows for those stored by an earlier
+    delivery of the same event: they are announced again, consumers are idempotent)."""
     now = utcnow()
     persons, vehicles = resolve(session, [i["phone"] for i in items], [i["registration_number"] for i in items])
     values = []
@@ -74,12 +62,12 @@ def store_fuelings(session, items) -> list[dict]:
     inserted = set(session.scalars(insert.on_conflict_do_nothing(index_elements=["event_id"])
                                    .returning(FUELINGS.c.event_id), values).all())
     session.commit()
-    events = [fueling_recorded(v) for v in values if v["event_id"] in inserted and v["matched_at"]]
+    matched = [v for v in values if v["event_id"] in inserted and v["matched_at"]]
     redelivered = [v["event_id"] for v in values if v["event_id"] not in inserted]
     if redelivered:
-        events += [fueling_recorded(row) for row in session.scalars(select(Fueling).where(
-            Fueling.event_id.in_(redelivered), Fueling.matched_at.is_not(None)))]
-    return events
+        matched += session.scalars(select(Fueling).where(Fueling.event_id.in_(redelivered),
+                                                         Fueling.matched_at.is_not(None))).all()
+    return matched
 
 
 def list_fuelings(session, limit, cursor, person_id):

@@ -9,10 +9,10 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import text
 
-from shared.db import STAFF_SCOPE, MissingScope
+from shared.db import STAFF_SCOPE, MissingScope, collected_events
 from shared.errors import ValidationFailed
-from shared.messaging import (PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE, REJECT_REASON_HEADER,
-                              declare_topology)
+from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_EXCHANGE,
+                              REJECT_REASON_HEADER, declare_topology)
 from shared.schemas import load
 from shared.waiting import wait_for
 from testing.stack import TEST_SECRETS
@@ -140,9 +140,32 @@ def test_unmatched_fueling_is_matched_when_person_and_vehicle_appear(session):
         "vehicle_id": vehicle_id, "registration_number": "XYZ-999", "driver_person_id": person_id,
         "user_organisation_id": str(uuid.uuid4()), "make": "VW", "model": "Golf"})
     assert [f.id for f in matched] == [fueling.id]
-    event = fuelings.fueling_recorded(matched[0])
+    [event] = schemas.fueling_recorded_event(matched)["fuelings"]
     assert (event["vehicle_id"], event["person_id"], event["liters"], event["amount_eur"]) == (
         vehicle_id, person_id, "41.370", None)
+
+
+def test_fueling_recorded_is_one_event_of_the_contract_for_what_one_use_case_matched(session):
+    """The nameko path (a new phone or plate matches waiting fuelings) and the partner batch
+    path (column dicts of store_fuelings) build the payload with one function, which gives
+    what the contract schema gives."""
+    waiting = [stored_fueling(session, phone="+358409999998", registration_number="XYZ-998", amount_eur=amount)
+               for amount in ("80.15", None)]
+    service = worker_factory(DriverService, db=session)
+    person_id, vehicle_id = str(uuid.uuid4()), str(uuid.uuid4())
+    service.on_person_created({"id": person_id, "first_name": "A", "last_name": "B", "email": None,
+                               "phone": "+358409999998"})
+    service.on_vehicle_assigned({"vehicle_id": vehicle_id, "registration_number": "XYZ-998",
+                                 "driver_person_id": person_id, "user_organisation_id": str(uuid.uuid4())})
+    [(name, payload)] = [event for event in collected_events(session) if event[0] == FUELING_RECORDED]
+    assert payload == schemas.FuelingRecordedEvent().dump({"fuelings": waiting})
+    assert [f["fueling_id"] for f in payload["fuelings"]] == [f.id for f in waiting]
+    assert [f["amount_eur"] for f in payload["fuelings"]] == ["80.15", None]
+
+    [stored] = fuelings.store_fuelings(session, [load(schemas.PartnerFueling(), partner_event(
+        phone="+358409999998", registration_number="XYZ-998"))])
+    assert isinstance(stored, dict)
+    assert schemas.fueling_recorded_event([stored]) == schemas.FuelingRecordedEvent().dump({"fuelings": [stored]})
 
 
 def test_vehicle_summary_export_and_idempotent_erasure(session):

@@ -103,8 +103,8 @@ def test_fueling_and_trip_events_are_idempotent(session):
     car = vehicle(session)
     fueling = {"fueling_id": str(uuid.uuid4()), "vehicle_id": car.id, "liters": Decimal("40.10"),
                "amount_eur": Decimal("80.20"), "fueled_at": dt.datetime(2026, 11, 3, 8, tzinfo=dt.timezone.utc)}
-    assert fuelings.record_fueling(session, dict(fueling)) is True
-    assert fuelings.record_fueling(session, dict(fueling)) is False
+    assert fuelings.record_fuelings(session, [dict(fueling)]) == 1
+    assert fuelings.record_fuelings(session, [dict(fueling), dict(fueling)]) == 0
     trip = {"trip_id": str(uuid.uuid4()), "vehicle_id": car.id, "date": dt.date(2026, 11, 3), "odometer_end": 500}
     assert odometer.record_trip(session, trip).km == 500
     assert odometer.record_trip(session, trip) is None
@@ -153,14 +153,14 @@ def test_a_re_leased_vehicles_rows_stay_with_the_organisation_that_used_it_then(
     service_events.add_service_event(session, car.id, {"occurred_on": dt.date(2024, 5, 2), "kind": "maintenance"})
     fueled = {"vehicle_id": car.id, "liters": Decimal("40"), "amount_eur": None,
               "fueled_at": dt.datetime(2024, 5, 3, 8, tzinfo=dt.timezone.utc)}
-    fuelings.record_fueling(session, {**fueled, "fueling_id": str(uuid.uuid4())})
+    fuelings.record_fuelings(session, [{**fueled, "fueling_id": str(uuid.uuid4())}])
     old_delivery = deliveries.create_delivery(session, {"vehicle_id": car.id, "contract_id": old_deal.id})
     vehicles.update_vehicle(session, car.id, {"user_organisation_id": current, "cost_center": "B-1"})
     new_deal = contract(session, car.id, customer_id=current, starts_on="2025-01-01")
     odometer.add_reading(session, car.id, {"km": 2000, "read_on": dt.date(2025, 5, 1), "source": "customer"})
     service_events.add_service_event(session, car.id, {"occurred_on": dt.date(2025, 5, 2), "kind": "wash"})
-    fuelings.record_fueling(session, {**fueled, "fueling_id": str(uuid.uuid4()),
-                                      "fueled_at": dt.datetime(2025, 5, 3, 8, tzinfo=dt.timezone.utc)})
+    fuelings.record_fuelings(session, [{**fueled, "fueling_id": str(uuid.uuid4()),
+                                        "fueled_at": dt.datetime(2025, 5, 3, 8, tzinfo=dt.timezone.utc)}])
 
     def seen_by(scope):
         history = vehicles.vehicle_history(session, car.id, scope, 10, None)[0]

@@ -75,3 +75,54 @@ def test_a_refused_change_collects_no_event(service):
         service.update_contract(deal["id"], {"status": "awaiting_delivery", "ends_on": "2026-01-01"})
     assert service.events == []
     assert service.get_contract(deal["id"], STAFF_SCOPE)["status"] == "ordered"
+
+
+def recorded(**overrides):
+    """One fueling of driver.fueling_recorded as the driver service sends it."""
+    return {"fueling_id": str(uuid.uuid4()), "event_id": str(uuid.uuid4()), "vehicle_id": str(uuid.uuid4()),
+            "registration_number": "ABC-123", "person_id": str(uuid.uuid4()), "organisation_id": ORG,
+            "product": "Diesel", "company": "Neste", "municipality": "Espoo", "station": "Neste Espoo",
+            "liters": "41.370", "amount_eur": "80.15", "fueled_at": "2026-11-24T06:15:00+00:00", **overrides}
+
+
+VARIANTS = [
+    {}, {"amount_eur": None}, {"person_id": None, "organisation_id": None, "event_id": None}, {"liters": "40"},
+    {"liters": "41.375"}, {"liters": 41.37}, {"liters": "-1"}, {"liters": "NaN"}, {"liters": None}, {"amount_eur": 80},
+    {"fueled_at": "2026-11-24T08:15:00.123+02:00"}, {"fueled_at": "2026-11-24T06:15:00Z"},
+    {"fueled_at": "2026-11-24T06:15:00"}, {"fueled_at": "soon"}, {"fueling_id": "x"}, {"fueling_id": None},
+    {"vehicle_id": str(uuid.uuid4()).upper()}, {"station": None}, {"station": 5}, {"station": "a\x00b"},
+    {"product": "\ud800"}, {"extra": {"nested": [1]}},
+]
+
+
+@pytest.mark.parametrize("overrides", VARIANTS)
+def test_fueling_recorded_loads_as_its_schema_says(overrides):
+    """The fast path of recorded_fuelings is never more lenient than FuelingRecordedEvent,
+    and gives what it gives."""
+    from services.fleet.schemas import FuelingRecordedEvent, _fast_fueling, recorded_fuelings
+    from shared.schemas import load
+
+    payload = {"fuelings": [recorded(), recorded(**overrides)]}
+    fast = _fast_fueling(payload["fuelings"][1])
+    try:
+        expected = load(FuelingRecordedEvent(), payload)["fuelings"]
+    except ValidationFailed:
+        assert fast is None
+        with pytest.raises(ValidationFailed):
+            recorded_fuelings(payload)
+        return
+    assert fast is None or fast == expected[1]
+    assert recorded_fuelings(payload) == expected
+
+
+def test_fueling_recorded_batches_are_stored_once_per_fueling(service, session):
+    from services.fleet.models import Fueling
+
+    first, second = recorded(), recorded(amount_eur=None)
+    service.on_fueling_recorded({"fuelings": [first, second]})
+    service.on_fueling_recorded({"fuelings": [second, recorded(fueling_id=first["fueling_id"])]})  # redelivered
+    service.on_fueling_recorded(first)  # the single fueling of a driver service before the batches
+    rows = {f.fueling_id: f for f in session.query(Fueling)}
+    assert set(rows) == {first["fueling_id"], second["fueling_id"]}
+    assert (str(rows[first["fueling_id"]].liters), rows[first["fueling_id"]].month) == ("41.37", "2026-11")
+    assert rows[second["fueling_id"]].amount_eur is None
