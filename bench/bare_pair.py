@@ -17,7 +17,7 @@ from nameko.rpc import ServiceRpc, rpc
 from nameko.web.handlers import http
 
 from shared.config import ROOT
-from shared.testing import Vhosts
+from testing.broker import Vhosts
 
 PATH = "/bare"
 ROUNDS = int(os.environ.get("BENCH_LATENCY_ROUNDS", "300"))

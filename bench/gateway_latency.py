@@ -9,7 +9,7 @@ import statistics
 
 import requests
 
-from shared.testing import start_stack
+from testing.stack import start_stack
 
 from bench._seed import seed_fleet
 from bench.bare_pair import BarePair, describe, percentile, timed

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import requests
 
-from shared.testing import Vhosts, start_stack
+from testing.broker import Vhosts
+from testing.stack import start_stack
 
 from bench._seed import seed_fleet
 from bench.bare_pair import BarePair, percentile

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from shared.testing import start_stack
+from testing.stack import start_stack
 
 from deploy.local.stack import process_name
 

@@ -37,11 +37,10 @@ from shared.db import make_engine
 from shared.errors import ValidationFailed
 from shared.logging import get_logger
 from shared.metrics import DEAD_LETTERED, PARTNER_FUELINGS
-from shared.messaging import (FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_QUEUE,
-                              PARTNER_MAX_BODY_BYTES, REJECT_REASON_HEADER)
+from shared.messaging import FUELING_RECORDED, PARTNER_FUELING_DEAD_QUEUE, PARTNER_FUELING_QUEUE, REJECT_REASON_HEADER
 
 from services.driver.handlers import fuelings
-from services.driver.schemas import fueling_recorded_event, parse_partner_message, reject_reason
+from services.driver.schemas import PARTNER_MAX_BODY_BYTES, fueling_recorded_event, parse_partner_message, reject_reason
 
 log = get_logger(__name__)
 BATCH_SIZE = 1000  # DRIVER_PARTNER_BATCH
