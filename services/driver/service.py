@@ -10,7 +10,7 @@ from shared.service_base import ServiceBase
 
 from services.driver import logbook, models, retention, schemas
 from services.driver.dependencies import Database
-from services.driver.handlers import drivers, fuelings, location, privacy, tires, trips, vehicles, washes
+from services.driver.handlers import drivers, fuelings, home, location, privacy, tires, trips, vehicles, washes
 from services.driver.partner.consumer import PartnerFuelingConsumer
 
 configure("driver")
@@ -50,7 +50,7 @@ class DriverService(RetentionEntrypoints, ServiceBase):
 
     @rpc
     def get_profile(self, person_id):
-        return schemas.Home().dump(drivers.home(self.db, person_id))
+        return schemas.Home().dump(home.home(self.db, person_id))
 
     # driving log
     @rpc

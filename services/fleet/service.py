@@ -8,7 +8,7 @@ from shared.service_base import Actor, ServiceBase
 from services.fleet import models, retention, schemas
 from services.fleet.dependencies import Database
 from services.fleet.handlers import (contracts, dealerships, deliveries, fuelings, odometer, privacy, reports,
-                                     service_events, settings, vehicles)
+                                     service_events, settings, vehicle_detail, vehicles)
 
 configure("fleet")
 
@@ -37,7 +37,7 @@ class FleetService(RetentionEntrypoints, ServiceBase):
 
     @rpc
     def get_vehicle_detail(self, vehicle_id, scope):
-        return schemas.VehicleDetail().dump(vehicles.vehicle_detail(self.db, vehicle_id, scope))
+        return schemas.VehicleDetail().dump(vehicle_detail.vehicle_detail(self.db, vehicle_id, scope))
 
     @rpc
     def update_vehicle(self, vehicle_id, payload):

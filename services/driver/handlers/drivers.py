@@ -6,11 +6,11 @@ import functools
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import savepoint, utcnow
+from shared.db import savepoint
 
 from services.driver.exceptions import NoVehicle, ProfileNotFound
-from services.driver.handlers import fuelings, washes
-from services.driver.models import DriverProfile, Fueling, Vehicle, WashBooking
+from services.driver.handlers import fuelings
+from services.driver.models import DriverProfile, Fueling, Vehicle
 
 
 def retry_on_conflict(apply):
@@ -109,13 +109,3 @@ def me(session, person_id) -> dict:
         data[field] = getattr(vehicle, field) if vehicle else None
     data["add_on_services"] = list(vehicle.add_on_services or []) if vehicle else []
     return data
-
-
-def home(session, person_id) -> dict:
-    """me() plus the latest partner fuelings and the next wash booking."""
-    latest = session.scalars(select(Fueling).where(Fueling.person_id == person_id)
-                             .order_by(Fueling.fueled_at.desc(), Fueling.id.desc()).limit(3)).all()
-    next_wash = session.scalars(washes.washes_stmt(person_id).where(WashBooking.cancelled_at.is_(None),
-                                                              WashBooking.wash_at > utcnow())
-                                .order_by(WashBooking.wash_at).limit(1)).first()
-    return {**me(session, person_id), "latest_fuelings": latest, "next_wash": next_wash}

@@ -3,6 +3,7 @@ never commit (the unit of work does, shared.db.Database) and collect their event
 shared.db.publish; import the module you need (`from services.fleet.handlers import vehicles`).
 
 vehicles        vehicles, their assignment history and who may see a vehicle (get_vehicle, held_vehicle)
+vehicle_detail  the aggregated vehicle (contract, latest odometer reading, delivery)
 contracts       leasing contracts (the state machine itself is Contract.move_to in models.py)
 dealerships     dealerships
 deliveries      deliveries of ordered cars

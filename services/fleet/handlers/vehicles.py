@@ -7,8 +7,7 @@ from shared.messaging import VEHICLE_ASSIGNED
 
 from services.fleet import exceptions as exc
 from services.fleet import schemas
-from services.fleet.handlers import odometer
-from services.fleet.models import OPEN_CONTRACT_STATUSES, Contract, Delivery, Vehicle, VehicleAssignment
+from services.fleet.models import OPEN_CONTRACT_STATUSES, Contract, Vehicle, VehicleAssignment
 
 ASSIGNMENT_FIELDS = ("driver_person_id", "user_organisation_id", "cost_center")
 
@@ -96,20 +95,3 @@ def list_vehicles(session, filters, limit, cursor, scope):
         stmt = stmt.where(Vehicle.id.in_(select(Contract.vehicle_id).where(
             Contract.status.in_(OPEN_CONTRACT_STATUSES), Contract.ends_on < filters["contract_ends_before"])))
     return paginate(session, stmt, (Vehicle.created_at, Vehicle.id), limit, cursor)
-
-
-def vehicle_detail(session, vehicle_id, scope) -> dict:
-    vehicle = get_vehicle(session, vehicle_id, scope)
-    contract = session.scalars(select(Contract).where(Contract.vehicle_id == vehicle_id,
-                                                      in_scope(Contract.customer_id, scope))
-                               .order_by(Contract.starts_on.desc(), Contract.created_at.desc())).first()
-    delivery = session.scalars(select(Delivery).where(Delivery.vehicle_id == vehicle_id,
-                                                      Delivery.delivered_on.is_(None),
-                                                      in_scope(Delivery.organisation_id, scope))
-                               .order_by(Delivery.created_at.desc())).first()
-    return {**_columns(vehicle), "contract": contract,
-            "latest_odometer": odometer.latest_reading(session, vehicle_id, scope), "delivery": delivery}
-
-
-def _columns(row) -> dict:
-    return {column.key: getattr(row, column.key) for column in row.__table__.columns}

@@ -10,7 +10,8 @@ from shared.schemas import load
 
 from services.fleet import exceptions as exc
 from services.fleet import schemas
-from services.fleet.handlers import contracts, deliveries, fuelings, odometer, reports, service_events, vehicles
+from services.fleet.handlers import (contracts, deliveries, fuelings, odometer, reports, service_events, vehicle_detail,
+                                     vehicles)
 from services.fleet.models import Contract, Vehicle, remaining_months
 
 ORG = str(uuid.uuid4())
@@ -183,7 +184,7 @@ def test_a_re_leased_vehicles_rows_stay_with_the_organisation_that_used_it_then(
         deliveries.get_delivery(session, old_delivery.id, [current])
     assert deliveries.list_deliveries(session, {}, 10, None, [current])[0] == []
     assert deliveries.list_deliveries(session, {}, 10, None, [former])[0] == [old_delivery]
-    detail = vehicles.vehicle_detail(session, car.id, [current])
+    detail = vehicle_detail.vehicle_detail(session, car.id, [current])
     assert (detail["contract"].id, detail["latest_odometer"].km, detail["delivery"]) == (new_deal.id, 2000, None)
     with pytest.raises(exc.VehicleNotFound):
         vehicles.get_vehicle(session, car.id, [former])  # the car itself is the current user's now
