@@ -8,7 +8,7 @@ import uuid
 import pytest
 from nameko.standalone.rpc import ClusterRpcClient
 
-from shared.testing import start_stack
+from testing.stack import start_stack
 from shared.waiting import wait_for
 
 PASSWORD = "Long-enough-password-1"
