@@ -25,6 +25,9 @@ PERSON_CREATED = "person_created"
 PERSON_UPDATED = "person_updated"
 ORGANISATION_CHANGED = "organisation_changed"
 ACCOUNT_CHANGED = "account_changed"
+# announces a completed erasure in identity (SPEC §3); no service erases on it: each erases
+# when its own erase_person RPC is called (PERSONAL_DATA_SERVICES below)
+PERSON_ERASED = "person_erased"
 CUSTOMER_RELATIONSHIP_CHANGED = "customer_relationship_changed"
 # fleet
 VEHICLE_ASSIGNED = "vehicle_assigned"

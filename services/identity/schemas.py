@@ -293,6 +293,12 @@ class AccountChangedEvent(StrictSchema):
     account_id = Id(required=True)
 
 
+class PersonErasedEvent(StrictSchema):
+    """identity.person_erased: the person was anonymised in identity (SPEC §3)."""
+    person_id = Id(required=True)
+    erased_at = fields.AwareDateTime(required=True)
+
+
 class OrganisationEvent(StrictSchema):
     """Payload of identity.organisation_changed."""
     id = Id(required=True)

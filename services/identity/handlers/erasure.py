@@ -3,8 +3,10 @@ Identity erases first; the other services erase by their own erase_person RPC (t
 POST /persons/{id}/erase, and identity's retention schedule before it anonymises)."""
 from sqlalchemy import delete, select
 
-from shared.db import STAFF_SCOPE, utcnow
+from shared.db import STAFF_SCOPE, publish, utcnow
+from shared.messaging import PERSON_ERASED
 
+from services.identity import schemas
 from services.identity.handlers.accounts import account_changed, keep_a_staff_account
 from services.identity.handlers.audit import account_ids_of
 from services.identity.handlers.persons import get_person, set_national_id
@@ -50,6 +52,8 @@ def erase_person(session, person_id) -> dict:
             account.username = f"erased-{account.id}"
             account.password_hash = ""
             account_changed(session, account)
+        publish(session, PERSON_ERASED, schemas.PersonErasedEvent().dump({"person_id": person_id,
+                                                                          "erased_at": person.erased_at}))
     from services.identity import retention  # the schedule anonymises through this function
     relationships = session.scalars(select(CustomerRelationship).where(
         CustomerRelationship.party_type == "person", CustomerRelationship.party_id == person_id)).all()

@@ -3,8 +3,9 @@ from sqlalchemy import text
 
 from shared import config
 from shared.crypto import FieldCipher, new_key
-from shared.db import STAFF_SCOPE, utcnow
+from shared.db import STAFF_SCOPE, collected_events, utcnow
 from shared.errors import ValidationFailed
+from shared.messaging import PERSON_ERASED
 
 from services.identity import exceptions as exc
 from services.identity.handlers import accounts, erasure, organisations, persons, relationships, roles
@@ -238,3 +239,6 @@ def test_erasure_anonymises_once_and_reports_the_same_twice(session, cipher):
     raw = session.execute(text("SELECT * FROM persons")).mappings().one()
     assert raw["first_name"] == "Erased" and raw["email"] is None and raw["national_id_encrypted"] is None
     assert raw["national_id_index"] is None
+    # announced once, as SPEC §3 has it (no service erases on the event: each by its own RPC)
+    announced = [payload for name, payload in collected_events(session) if name == PERSON_ERASED]
+    assert announced == [{"person_id": person.id, "erased_at": first["erased_at"]}]
