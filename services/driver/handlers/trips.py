@@ -27,7 +27,13 @@ def log_trip(session, person_id, account_id, data) -> tuple[Trip, bool]:
         if existing is not None:
             return existing, False
     vehicle = drivers.require_vehicle(session, person_id)
-    _check_continuous(session, vehicle.vehicle_id, data)
+    try:
+        _check_continuous(session, vehicle.vehicle_id, data)
+    except OdometerGap:  # perhaps the same entry, committed by a concurrent request since we looked
+        existing = _trip_by_client_id(session, person_id, data) if data.get("client_id") else None
+        if existing is None:
+            raise
+        return existing, False
     trip = Trip(vehicle_id=vehicle.vehicle_id, person_id=person_id, added_by=account_id,
                 organisation_id=vehicle.user_organisation_id,
                 added_by_name=drivers.name_of(session.get(DriverProfile, person_id)),
