@@ -62,6 +62,9 @@ def bearer_token(request) -> str | None:
     return token.strip() or None
 
 
+CLAIMS_KEY = "secto.token_claims"
+
+
 def verified_claims(request) -> dict:
     """The claims of the request's bearer token, verified once per request (the rate
     limits and the auth check both need them); Unauthorized without a valid one."""
@@ -74,17 +77,14 @@ def verified_claims(request) -> dict:
     return claims
 
 
-CLAIMS_KEY = "secto.token_claims"
-
-
 class PrincipalCache:
     """identity's answer for (account id, token version), kept GATEWAY_PRINCIPAL_TTL seconds
     (default 5; 0 turns the cache off) instead of one identity RPC per request. Dropped
     at once when it may have changed: by identity's account_changed (password changed or
-    reset, deactivated, role/scope/organisation changed), organisation_changed (a group's
-    members) events, which every gateway process receives
-    (GatewayService.on_identity_change), and, before the gateway answers, by a call of this
-    gateway process that makes such a change (gateway.dependencies: REVOKING_CALLS). An
+    reset, deactivated, role/scope/organisation changed, person erased), organisation_changed
+    (a group's members) events, which every gateway process receives (GatewayService's
+    on_account_changed / on_organisation_changed), and, before the gateway answers, by a call
+    of this gateway process that makes such a change (gateway.dependencies: REVOKING_CALLS). An
     answer fetched while a change was dropping entries is not kept (it may predate it);
     the TTL only bounds the harm of an event lost with a broker connection."""
     MAX_ENTRIES = 10_000

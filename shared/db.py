@@ -100,7 +100,6 @@ def make_engine(url: str):
 
 
 _EVENTS = "secto.events"
-_DRY_RUN = "secto.dry_run"
 _FINISHED = "secto.finished"
 _KEPT_ON = "secto.kept_on"
 
